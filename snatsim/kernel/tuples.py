@@ -1,0 +1,61 @@
+"""Conntrack tuples and reply tuples (spec §3.2, §5.1).
+
+A tuple is ``(proto, src_ip, src_port, dst_ip, dst_port)``: a plain NamedTuple so that it hashes as
+fast as a tuple (the conntrack table is a dict keyed by tuples). IPs are dotted-quad strings.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import NamedTuple
+
+
+class Proto(IntEnum):
+    """L4 protocol numbers."""
+
+    TCP = 6
+    UDP = 17
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+
+class ConnTuple(NamedTuple):
+    """One direction of a connection: ``proto src_ip:src_port -> dst_ip:dst_port``."""
+
+    proto: int
+    src_ip: str
+    src_port: int
+    dst_ip: str
+    dst_port: int
+
+    def inverted(self) -> ConnTuple:
+        """The tuple of a packet travelling the other way (what a reply looks like)."""
+        return ConnTuple(self.proto, self.dst_ip, self.dst_port, self.src_ip, self.src_port)
+
+    def with_source(self, ip: str, port: int) -> ConnTuple:
+        """This tuple with its source rewritten to ``ip:port`` (the SNAT candidate)."""
+        return ConnTuple(self.proto, ip, port, self.dst_ip, self.dst_port)
+
+    def __str__(self) -> str:
+        proto = Proto(self.proto).name.lower() if self.proto in (6, 17) else str(self.proto)
+        return f"{proto} {self.src_ip}:{self.src_port}->{self.dst_ip}:{self.dst_port}"
+
+
+def ip_to_int(ip: str) -> int:
+    """Dotted quad to a 32-bit integer (network order value)."""
+    parts = ip.split(".")
+    if len(parts) != 4:
+        raise ValueError(f"not an IPv4 address: {ip!r}")
+    value = 0
+    for part in parts:
+        octet = int(part)
+        if not 0 <= octet <= 255:
+            raise ValueError(f"not an IPv4 address: {ip!r}")
+        value = (value << 8) | octet
+    return value
+
+
+def int_to_ip(value: int) -> str:
+    """32-bit integer to dotted quad."""
+    return ".".join(str((value >> shift) & 0xFF) for shift in (24, 16, 8, 0))

@@ -1,0 +1,89 @@
+"""Random-number plumbing: one ``rng`` argument everywhere, never global state.
+
+* :func:`make_rng` turns a seed-like value into a :class:`numpy.random.Generator`.
+* :func:`spawn` derives independent child generators (replicates, sweep points) via
+  :meth:`numpy.random.SeedSequence.spawn`, so results do not depend on worker count.
+* :class:`Draws` is a buffered view of a Generator used by the kernel layer's hot paths. It hands out
+  16-bit integers and uniforms from pre-drawn blocks; the order of values is documented so a
+  vectorized implementation fed the same Generator can consume exactly the same numbers.
+"""
+
+from __future__ import annotations
+
+from typing import TypeAlias
+
+import numpy as np
+
+SeedLike: TypeAlias = int | np.random.SeedSequence | np.random.Generator | None
+
+_BLOCK = 1024
+
+
+def make_rng(seed: SeedLike = None) -> np.random.Generator:
+    """Return a Generator for ``seed`` (an int, a SeedSequence, a Generator, or None for fresh entropy)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(seed)
+
+
+def seed_sequence(seed: int | np.random.SeedSequence | None) -> np.random.SeedSequence:
+    """Return the SeedSequence for ``seed``; ``None`` draws fresh entropy (recorded in results)."""
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    return np.random.SeedSequence(seed)
+
+
+def spawn(seed: int | np.random.SeedSequence | None, n: int) -> list[np.random.Generator]:
+    """Return ``n`` independent Generators derived from ``seed`` with ``SeedSequence.spawn``."""
+    return [np.random.default_rng(child) for child in seed_sequence(seed).spawn(n)]
+
+
+class Draws:
+    """Buffered random draws from one Generator, for the kernel layer's per-packet decisions.
+
+    ``u16()`` returns the next value of ``rng.integers(0, 65536, size=1024, dtype=uint16)`` blocks
+    (the kernel's ``get_random_u16``); ``uniform()`` the next value of ``rng.random(1024)`` blocks.
+    The two streams are independent buffers refilled from the same Generator when exhausted, so the
+    sequence is a deterministic function of the Generator's state.
+    """
+
+    __slots__ = ("_rng", "_u16", "_u16_i", "_unif", "_unif_i")
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self._rng = rng
+        self._u16: list[int] = []
+        self._u16_i = 0
+        self._unif: list[float] = []
+        self._unif_i = 0
+
+    @property
+    def rng(self) -> np.random.Generator:
+        """The underlying Generator."""
+        return self._rng
+
+    def u16(self) -> int:
+        """Next uniformly random integer in [0, 65535] (``get_random_u16``)."""
+        i = self._u16_i
+        if i >= len(self._u16):
+            self._u16 = self._rng.integers(0, 65536, size=_BLOCK, dtype=np.uint16).tolist()
+            i = 0
+        self._u16_i = i + 1
+        return self._u16[i]
+
+    def uniform(self) -> float:
+        """Next uniformly random float in [0, 1)."""
+        i = self._unif_i
+        if i >= len(self._unif):
+            self._unif = self._rng.random(_BLOCK).tolist()
+            i = 0
+        self._unif_i = i + 1
+        return self._unif[i]
+
+    def below(self, n: int) -> int:
+        """Uniform integer in [0, n) (``get_random_u32_below``), from one ``uniform()`` draw."""
+        return min(int(self.uniform() * n), n - 1)
+
+
+def as_draws(rng: np.random.Generator | Draws) -> Draws:
+    """Wrap a Generator in :class:`Draws` (or return ``rng`` if it already is one)."""
+    return rng if isinstance(rng, Draws) else Draws(rng)
