@@ -1,0 +1,1 @@
+"""Closed forms (scipy where needed) for the outcomes the simulators estimate."""

@@ -1,0 +1,351 @@
+"""The conntrack table as NAT and confirm see it (spec §3.2, §5, §7, §10).
+
+* An :class:`Entry` is created *unconfirmed* by conntrack "in"; NAT rewrites its reply tuple; confirm
+  inserts it into the hash in both directions. Only confirmed entries are visible to lookups.
+* :class:`ConntrackTable` is that hash (one dict keyed by tuple, both directions of every entry),
+  the NAT by-source index, the ``conntrack -S`` counters and the timeouts.
+
+Expiry is lazy, as in the kernel: an expired entry stays in the hash until a lookup trips over it
+(and garbage-collects it on the spot, spec §5.1) or :meth:`ConntrackTable.gc` runs (the GC worker).
+
+Approximations (documented in docs too):
+
+* Hash buckets and chains are not modelled, so ``chaintoolong`` (C4) never moves: with 262,144
+  buckets and a per-boot hash seed, chains of 50+ need an attack, not a workload.
+* Early drop (spec §10) scans 8 buckets from the new flow's bucket in the kernel; here it evicts the
+  oldest confirmed, non-ASSURED, non-dying entry anywhere in the table.
+"""
+
+from __future__ import annotations
+
+import heapq
+from contextlib import suppress
+from dataclasses import dataclass, fields
+from enum import IntEnum
+from typing import Any
+
+from snatsim.kernel.timeouts import TcpTimeouts, UdpTimeouts
+from snatsim.kernel.tuples import ConnTuple, Proto
+
+TCP = int(Proto.TCP)
+UDP = int(Proto.UDP)
+
+
+class TcpState(IntEnum):
+    """Conntrack TCP states in kernel order (``enum tcp_conntrack``)."""
+
+    NONE = 0
+    SYN_SENT = 1
+    SYN_RECV = 2
+    ESTABLISHED = 3
+    FIN_WAIT = 4
+    CLOSE_WAIT = 5
+    LAST_ACK = 6
+    TIME_WAIT = 7
+    CLOSE = 8
+
+
+class Entry:
+    """One conntrack entry (``struct nf_conn``), reduced to what NAT and confirm look at.
+
+    ``seq_end`` is the highest original-direction sequence end seen (u32), used by the 6.5+ eviction
+    test (spec §5.3). ``owner`` is free for the caller (the DES stores its flow there).
+    """
+
+    __slots__ = (
+        "assured",
+        "confirmed",
+        "dying",
+        "expires_s",
+        "fixed_timeout",
+        "nat_clash",
+        "nat_done",
+        "orig",
+        "owner",
+        "reply",
+        "seq_end",
+        "snat",
+        "state",
+    )
+
+    def __init__(self, orig: ConnTuple, *, seq_end: int = 0, owner: Any = None) -> None:
+        self.orig = orig
+        self.reply = orig.inverted()
+        self.state = TcpState.SYN_SENT if orig.proto == TCP else TcpState.NONE
+        self.expires_s = 0.0
+        self.confirmed = False
+        self.nat_done = (
+            False  # any NAT binding (incl. a null binding) was set up: IPS_NAT_DONE_MASK
+        )
+        self.snat = False  # the source was rewritten: IPS_SRC_NAT
+        self.nat_clash = False  # reply-only clash entry (IPS_NAT_CLASH), spec §6.2
+        self.fixed_timeout = False
+        self.assured = False
+        self.dying = False
+        self.seq_end = seq_end & 0xFFFFFFFF
+        self.owner = owner
+
+    @property
+    def nat_tuple(self) -> ConnTuple:
+        """The original tuple as it leaves the node (source rewritten by SNAT)."""
+        return self.reply.inverted()
+
+    def __repr__(self) -> str:
+        flags = "C" if self.confirmed else "u"
+        return f"<Entry {self.orig} nat={self.nat_tuple.src_port} {self.state.name} {flags}>"
+
+
+@dataclass
+class ConntrackStats:
+    """The ``conntrack -S`` counters (summed over CPUs), spec §7."""
+
+    found: int = 0
+    insert: int = 0
+    insert_failed: int = 0
+    drop: int = 0
+    early_drop: int = 0
+    clash_resolve: int = 0
+    chaintoolong: int = 0
+    search_restart: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """Counters by name, in ``conntrack -S`` order."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def seq_after(a: int, b: int) -> bool:
+    """``after(a, b)`` for u32 TCP sequence numbers: a is ahead of b (signed 32-bit difference)."""
+    d = (a - b) & 0xFFFFFFFF
+    return 0 < d < 0x80000000
+
+
+class ConntrackTable:
+    """Confirmed conntrack entries, the NAT by-source index and the counters (spec §5, §7, §10).
+
+    Parameters
+    ----------
+    max_entries:
+        ``nf_conntrack_max``.
+    tcp_timeouts, udp_timeouts:
+        Per-state timeouts (spec §10); override any field to model sysctl changes.
+    same_origin_free:
+        5.0+ same-flow exception of the used-check (spec §5.2).
+    """
+
+    def __init__(
+        self,
+        *,
+        max_entries: int = 262_144,
+        tcp_timeouts: TcpTimeouts | None = None,
+        udp_timeouts: UdpTimeouts | None = None,
+        same_origin_free: bool = True,
+    ) -> None:
+        self.max_entries = max_entries
+        self.tcp_timeouts = tcp_timeouts or TcpTimeouts()
+        self.udp_timeouts = udp_timeouts or UdpTimeouts()
+        self.same_origin_free = same_origin_free
+        self.stats = ConntrackStats()
+        self._hash: dict[ConnTuple, Entry] = {}
+        self._bysource: dict[tuple[int, str, int], list[Entry]] = {}
+        self._unassured: dict[Entry, None] = {}  # insertion-ordered, for early drop
+        self._expiry: list[tuple[float, int, Entry]] = []
+        self._seq = 0
+        self.count = 0  # confirmed entries in the hash (live or expired-not-yet-collected)
+        # live confirmed entries per (proto, nat ip, dst ip, dst port): a destination's port usage
+        self._per_destination: dict[tuple[int, str, str, int], int] = {}
+        tcp = self.tcp_timeouts
+        self._tcp_timeout = {
+            TcpState.NONE: tcp.syn_sent_s,
+            TcpState.SYN_SENT: tcp.syn_sent_s,
+            TcpState.SYN_RECV: tcp.syn_recv_s,
+            TcpState.ESTABLISHED: tcp.established_s,
+            TcpState.FIN_WAIT: tcp.fin_wait_s,
+            TcpState.CLOSE_WAIT: tcp.close_wait_s,
+            TcpState.LAST_ACK: tcp.last_ack_s,
+            TcpState.TIME_WAIT: tcp.time_wait_s,
+            TcpState.CLOSE: tcp.close_s,
+        }
+
+    # ------------------------------------------------------------------ lookups
+    def __len__(self) -> int:
+        return self.count
+
+    def find(self, t: ConnTuple, now_s: float) -> Entry | None:
+        """The confirmed, unexpired entry holding tuple ``t`` in either direction (GCs expired)."""
+        e = self._hash.get(t)
+        if e is not None and e.expires_s <= now_s and not e.dying:
+            self.destroy(e)
+            return None
+        return e
+
+    def tuple_taken(self, t: ConnTuple, ignored: Entry | None, now_s: float) -> bool:
+        """``nf_conntrack_tuple_taken``: is ``t`` held by another confirmed entry? (spec §5.1, §5.2).
+
+        Counts ``found`` once per busy answer.
+        """
+        e = self._hash.get(t)
+        if e is None or e is ignored:
+            return False
+        if e.expires_s <= now_s:
+            self.destroy(e)
+            return False
+        if self.same_origin_free and ignored is not None and e.orig == ignored.orig:
+            return False
+        self.stats.found += 1
+        return True
+
+    def used(self, cand: ConnTuple, ct: Entry, now_s: float) -> bool:
+        """``nf_nat_used_tuple``: would the reply to ``cand`` hit a confirmed entry? (spec §5.1)."""
+        return self.tuple_taken(cand.inverted(), ct, now_s)
+
+    def used_new(self, cand: ConnTuple, ct: Entry, now_s: float) -> bool:
+        """``nf_nat_used_tuple_new`` for the preservation check on the original tuple (spec §5.4).
+
+        For TCP identical to :meth:`used`. For protocols that allow clashes (UDP) a collision with a
+        non-NAT entry that is the exact reverse of ours does not count (it will merge at confirm).
+        """
+        if cand.proto == TCP:
+            return self.used(cand, ct, now_s)
+        reply = cand.inverted()
+        e = self.find(reply, now_s)
+        if e is not None and e is not ct and not e.snat and e.orig == reply and e.reply == cand:
+            return False  # exact reverse of a non-NAT entry: confirm will merge it (C5)
+        return self.tuple_taken(reply, ct, now_s)
+
+    def bysource(self, proto: int, src_ip: str, src_port: int) -> list[Entry]:
+        """Entries NATed from the same source (``find_appropriate_src``), newest first."""
+        entries = self._bysource.get((proto, src_ip, src_port))
+        return entries[::-1] if entries else []
+
+    # ------------------------------------------------------------------ changes
+    def add_bysource(self, e: Entry) -> None:
+        """Index ``e`` by its original source; done at NAT setup, before confirm (spec §3.2 step 2)."""
+        o = e.orig
+        self._bysource.setdefault((o.proto, o.src_ip, o.src_port), []).append(e)
+
+    def timeout_for(self, e: Entry) -> float:
+        """Timeout for the entry's current state (spec §10)."""
+        if e.nat_clash:
+            return self.udp_timeouts.nat_clash_s
+        if e.orig.proto == TCP:
+            return self._tcp_timeout[e.state]
+        return self.udp_timeouts.stream_s if e.assured else self.udp_timeouts.unreplied_s
+
+    def insert(self, e: Entry, now_s: float, *, reply_only: bool = False) -> None:
+        """Hash ``e`` (both directions, or the reply only) and start its timeout."""
+        e.confirmed = True
+        e.expires_s = now_s + self.timeout_for(e)
+        if not reply_only:
+            self._hash[e.orig] = e
+        self._hash[e.reply] = e
+        self.count += 1
+        key = self._destination_key(e)
+        self._per_destination[key] = self._per_destination.get(key, 0) + 1
+        if not e.assured:
+            self._unassured[e] = None
+        self._push_expiry(e)
+
+    def set_state(
+        self, e: Entry, state: TcpState, now_s: float, *, assured: bool | None = None
+    ) -> None:
+        """Move ``e`` to a new TCP state (or refresh a UDP entry) and restart its timeout."""
+        e.state = state
+        if assured is not None and assured != e.assured:
+            e.assured = assured
+            if assured:
+                self._unassured.pop(e, None)
+        if not e.fixed_timeout:
+            e.expires_s = now_s + self.timeout_for(e)
+            if e.confirmed:
+                self._push_expiry(e)
+
+    def destroy(self, e: Entry) -> None:
+        """Remove ``e`` from the hash and the by-source index (``nf_ct_kill`` + cleanup)."""
+        if e.confirmed and self._hash.get(e.reply) is e:
+            del self._hash[e.reply]
+            if self._hash.get(e.orig) is e:
+                del self._hash[e.orig]
+            self.count -= 1
+            key = self._destination_key(e)
+            left = self._per_destination[key] - 1
+            if left:
+                self._per_destination[key] = left
+            else:
+                del self._per_destination[key]
+            self._unassured.pop(e, None)
+        e.dying = True
+        o = e.orig
+        entries = self._bysource.get((o.proto, o.src_ip, o.src_port))
+        if entries is not None:
+            with suppress(ValueError):
+                entries.remove(e)
+            if not entries:
+                del self._bysource[(o.proto, o.src_ip, o.src_port)]
+
+    def early_drop(self) -> bool:
+        """Evict one non-ASSURED confirmed entry to make room (spec §10; approximation, see module)."""
+        for e in self._unassured:
+            if not e.dying:
+                self.destroy(e)
+                self.stats.early_drop += 1
+                return True
+        return False
+
+    def admit_new(self) -> bool:
+        """Conntrack "in" allocation check: make room when the table is full (spec §10).
+
+        Returns False when the table is full and nothing can be early-dropped; the caller then drops
+        the packet ("table full, dropping packet"), and ``drop`` is counted here.
+        """
+        if self.count < self.max_entries or self.early_drop():
+            return True
+        self.stats.drop += 1
+        return False
+
+    def gc(self, now_s: float) -> int:
+        """Collect every entry expired by ``now_s`` (the GC worker); return how many went.
+
+        Every timeout change pushes a heap record, so an entry whose record is due but whose
+        ``expires_s`` lies later has a newer record and is skipped here.
+        """
+        heap = self._expiry
+        removed = 0
+        while heap and heap[0][0] <= now_s:
+            e = heapq.heappop(heap)[2]
+            if e.confirmed and not e.dying and e.expires_s <= now_s:
+                self.destroy(e)
+                removed += 1
+        return removed
+
+    # ------------------------------------------------------------------ occupancy
+    def ports_in_use(self, proto: int, nat_ip: str, dst_ip: str, dst_port: int) -> int:
+        """Confirmed entries using ``nat_ip`` towards ``dst_ip:dst_port`` (incl. uncollected expired)."""
+        return self._per_destination.get((proto, nat_ip, dst_ip, dst_port), 0)
+
+    def destinations(self) -> dict[tuple[int, str, str, int], int]:
+        """Port usage per (proto, nat ip, dst ip, dst port)."""
+        return dict(self._per_destination)
+
+    def entries(self) -> list[Entry]:
+        """All confirmed entries (each once)."""
+        seen: dict[int, Entry] = {}
+        for e in self._hash.values():
+            seen[id(e)] = e
+        return list(seen.values())
+
+    def __contains__(self, t: object) -> bool:
+        return t in self._hash
+
+    @staticmethod
+    def _destination_key(e: Entry) -> tuple[int, str, str, int]:
+        r = e.reply  # reply: dst -> nat ip:port
+        return (r.proto, r.dst_ip, r.src_ip, r.src_port)
+
+    def _push_expiry(self, e: Entry) -> None:
+        self._seq += 1
+        heap = self._expiry
+        heapq.heappush(heap, (e.expires_s, self._seq, e))
+        if len(heap) > 2 * self.count + 4096:  # drop records of dead or re-timed entries
+            live = {id(x): x for x in self._hash.values()}.values()
+            self._expiry = [(x.expires_s, i, x) for i, x in enumerate(live)]
+            heapq.heapify(self._expiry)

@@ -1,0 +1,278 @@
+"""SNAT/MASQUERADE source selection: ``nf_nat_setup_info`` / ``get_unique_tuple`` (spec §4, §5).
+
+The decision reads only the *confirmed* table (plus, in era A1, the global rover). It happens at
+the NAT hook; the entry becomes visible to other CPUs only at confirm (spec §3.2). Random draws come
+from the caller's :class:`~snatsim.rng.Draws`, in this order: one ``u16()`` per search round (A1
+``--random-fully`` uses one ``u16()`` for its single offset; A1 default and ``--random`` draw none).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from snatsim.kernel.conntrack import TCP, ConntrackTable, Entry, TcpState, seq_after
+from snatsim.kernel.eras import NatEra
+from snatsim.kernel.hashing import jhash2, keyed_hash32
+from snatsim.kernel.tuples import ConnTuple, ip_to_int
+from snatsim.kernel.window import port_window
+from snatsim.rng import Draws
+
+NF_NAT_MAX_ATTEMPTS = 128
+EVICT_THRESHOLD = 32
+
+
+@dataclass(frozen=True)
+class NatRange:
+    """What the SNAT/MASQUERADE rule asks for (``struct nf_nat_range2``, spec §4.1).
+
+    ``ips`` is the address pool (MASQUERADE: the node address). ``ports`` is ``--to-ports``
+    (``proto_specified``) or None.
+    """
+
+    ips: tuple[str, ...]
+    ports: tuple[int, int] | None = None
+    random: bool = False
+    random_fully: bool = False
+    persistent: bool = False
+
+    @property
+    def random_any(self) -> bool:
+        """``NF_NAT_RANGE_PROTO_RANDOM_ALL``: either random flag."""
+        return self.random or self.random_fully
+
+    @property
+    def proto_specified(self) -> bool:
+        """``NF_NAT_RANGE_PROTO_SPECIFIED``: a port range was given."""
+        return self.ports is not None
+
+    def ip_in_range(self, ip: str) -> bool:
+        """Is ``ip`` one of the pool's addresses?"""
+        return ip in self.ips
+
+    def port_in_range(self, port: int) -> bool:
+        """Is ``port`` inside ``--to-ports`` (always true without it)?"""
+        if self.ports is None:
+            return True
+        lo, hi = min(self.ports), max(self.ports)
+        return lo <= port <= hi
+
+
+class NatOutcome(StrEnum):
+    """How ``get_unique_tuple`` ended (spec §4.2 steps)."""
+
+    PRESERVED = "preserved"  # step 1: the original tuple kept (pod IP inside the SNAT range)
+    BYSOURCE = "bysource"  # step 1: the NAT ip:port of an earlier flow from the same socket
+    PORT_KEPT = "port-kept"  # step 3: port preservation on the chosen NAT IP
+    SEARCHED = "searched"  # step 4: a free port found by the search
+    GAVE_UP = "gave-up"  # step 4 (or one-port range): returned a port known to be busy
+
+
+@dataclass
+class NatResult:
+    """The tuple chosen for an entry and how it was found.
+
+    ``probes`` counts port candidates tried by the search; ``busy_probes`` how many of them were
+    busy; ``evicted`` lists entries removed by 6.5+ eviction; ``evict_refused`` counts closing
+    (TIME_WAIT/CLOSE) SNAT entries whose eviction the sequence test refused (spec §5.3, §16.1).
+    """
+
+    tuple: ConnTuple
+    outcome: NatOutcome
+    probes: int = 0
+    busy_probes: int = 0
+    rounds: int = 0
+    evict_refused: int = 0
+    evicted: list[Entry] = field(default_factory=list)
+
+    @property
+    def port(self) -> int:
+        """The chosen NAT source port."""
+        return self.tuple.src_port
+
+    @property
+    def known_busy(self) -> bool:
+        """True when NAT handed out a tuple it saw taken: confirm will clash unless it frees up."""
+        return self.outcome is NatOutcome.GAVE_UP
+
+
+class SnatAllocator:
+    """A node's SNAT port allocator for one rule, era by era (spec §4.2, §4.4).
+
+    Holds the A1 global per-protocol rover (shared by all CPUs, not atomic) and the boot secret of
+    the keyed hash used by A1 ``--random``.
+    """
+
+    def __init__(self, era: NatEra, nat_range: NatRange, *, secret: bytes = b"snatsim") -> None:
+        if not nat_range.ips:
+            raise ValueError("NatRange.ips must name at least one address")
+        self.era = era
+        self.range = nat_range
+        self.secret = secret
+        self.rover: dict[int, int] = {}
+
+    # ------------------------------------------------------------------ nf_nat_setup_info
+    def setup(self, ct: Entry, table: ConntrackTable, now_s: float, draws: Draws) -> NatResult:
+        """Choose the source for ``ct`` and record it: rewrite the reply tuple, index by source."""
+        result = self.get_unique_tuple(ct, table, now_s, draws)
+        new = result.tuple
+        ct.nat_done = True
+        if new != ct.orig:
+            ct.reply = new.inverted()
+            ct.snat = True
+        table.add_bysource(ct)
+        return result
+
+    def get_unique_tuple(
+        self, ct: Entry, table: ConntrackTable, now_s: float, draws: Draws
+    ) -> NatResult:
+        """``get_unique_tuple`` for SNAT, spec §4.2 (steps 1-4)."""
+        rng = self.range
+        orig = ct.orig
+        if not rng.random_any:
+            # step 1: keep the original tuple, or reuse the mapping of the same socket
+            if rng.ip_in_range(orig.src_ip) and rng.port_in_range(orig.src_port):
+                busy = (
+                    table.used_new(orig, ct, now_s)
+                    if self.era >= NatEra.A4
+                    else table.used(orig, ct, now_s)
+                )
+                if not busy:
+                    return NatResult(orig, NatOutcome.PRESERVED)
+            else:
+                for other in table.bysource(orig.proto, orig.src_ip, orig.src_port):
+                    mapped = other.nat_tuple
+                    cand = orig.with_source(mapped.src_ip, mapped.src_port)
+                    if rng.ip_in_range(cand.src_ip) and rng.port_in_range(cand.src_port):
+                        if not table.used(cand, ct, now_s):
+                            return NatResult(cand, NatOutcome.BYSOURCE)
+                        break
+        # step 2: the NAT address
+        cand = orig.with_source(self.pick_ip(orig), orig.src_port)
+        # step 3: port preservation
+        if not rng.random_any:
+            if rng.ports is not None:
+                if rng.port_in_range(cand.src_port):
+                    if rng.ports[0] == rng.ports[1]:
+                        # a one-port range keeps the port even if busy
+                        busy = table.find(cand.inverted(), now_s) is not None
+                        return NatResult(cand, NatOutcome.GAVE_UP if busy else NatOutcome.PORT_KEPT)
+                    if not table.used(cand, ct, now_s):
+                        return NatResult(cand, NatOutcome.PORT_KEPT)
+            elif not table.used(cand, ct, now_s):
+                return NatResult(cand, NatOutcome.PORT_KEPT)
+        # step 4: search
+        if self.era == NatEra.A1:
+            return self._search_rover(cand, ct, table, now_s, draws)
+        return self._search_rounds(cand, ct, table, now_s, draws)
+
+    # ------------------------------------------------------------------ step 2
+    def pick_ip(self, orig: ConnTuple) -> str:
+        """``find_best_ips_proto`` (spec §4.3): Jenkins hash of the source IP, seeded by dst IP.
+
+        The pool is ``self.range.ips``; for a contiguous pool this is the kernel's
+        ``min_ip + reciprocal_scale(h, max - min + 1)``.
+        """
+        ips = self.range.ips
+        if len(ips) == 1:
+            return ips[0]
+        # the kernel hashes the 4-word u3 union of the source address, read as host-order words
+        src_word = int.from_bytes(ip_to_int(orig.src_ip).to_bytes(4, "big"), "little")
+        seed = (
+            0
+            if self.range.persistent
+            else int.from_bytes(ip_to_int(orig.dst_ip).to_bytes(4, "big"), "little")
+        )
+        h = jhash2((src_word, 0, 0, 0), seed)
+        return ips[(h * len(ips)) >> 32]
+
+    # ------------------------------------------------------------------ step 4, A1
+    def _search_rover(
+        self, cand: ConnTuple, ct: Entry, table: ConntrackTable, now_s: float, draws: Draws
+    ) -> NatResult:
+        """A1 (<= 4.20) search: rover / keyed hash / PRNG start, +1 steps, whole window (spec §4.4).
+
+        On the ``size``-th probe the port is returned without checking, busy or not.
+        """
+        rng = self.range
+        lo, size = port_window(cand.src_port, rng.ports)
+        if rng.random:
+            off = keyed_hash32(self.secret, cand.src_ip, cand.dst_ip, cand.dst_port) & 0xFFFF
+        elif rng.random_fully:
+            off = draws.u16()
+        else:
+            off = self.rover.get(cand.proto, 0)
+        probes = busy = 0
+        while True:
+            port = lo + off % size
+            probes += 1
+            t = cand.with_source(cand.src_ip, port)
+            if probes != size and table.used(t, ct, now_s):
+                busy += 1
+                off = (off + 1) & 0xFFFF
+                continue
+            if not rng.random_any:
+                self.rover[cand.proto] = off
+            # the size-th probe is returned unchecked: busy when the window is full
+            gave_up = probes == size and table.find(t.inverted(), now_s) is not None
+            outcome = NatOutcome.GAVE_UP if gave_up else NatOutcome.SEARCHED
+            return NatResult(t, outcome, probes=probes, busy_probes=busy, rounds=1)
+
+    # ------------------------------------------------------------------ step 4, A2+
+    def _search_rounds(
+        self, cand: ConnTuple, ct: Entry, table: ConntrackTable, now_s: float, draws: Draws
+    ) -> NatResult:
+        """A2-A4 (5.0+) search: PRNG offset, rounds of 128/64/32/16/8 probes (spec §4.4).
+
+        Gives up (keeping a busy port) after a round that covered the whole window or was shorter
+        than 16 probes: at most 248 probes. From A3 the last 32 probes of each round may evict.
+        """
+        lo, size = port_window(cand.src_port, self.range.ports)
+        harder = self.era >= NatEra.A3
+        attempts = min(size, NF_NAT_MAX_ATTEMPTS)
+        result = NatResult(cand, NatOutcome.SEARCHED)
+        src_ip = cand.src_ip
+        while True:
+            off = draws.u16()
+            result.rounds += 1
+            for i in range(attempts):
+                t = cand.with_source(src_ip, lo + off % size)
+                result.probes += 1
+                left = attempts - i
+                if harder and left <= EVICT_THRESHOLD:
+                    busy = self._used_or_evict(t, ct, table, now_s, result)
+                else:
+                    busy = table.used(t, ct, now_s)
+                if not busy:
+                    result.tuple = t
+                    return result
+                result.busy_probes += 1
+                off = (off + 1) & 0xFFFF
+            if attempts >= size or attempts < 16:
+                result.tuple = t
+                result.outcome = NatOutcome.GAVE_UP
+                return result
+            attempts //= 2
+
+    def _used_or_evict(
+        self, t: ConnTuple, ct: Entry, table: ConntrackTable, now_s: float, result: NatResult
+    ) -> bool:
+        """``nf_nat_used_tuple_harder`` (A3+, spec §5.3): a TCP SYN may evict a closing SNAT entry.
+
+        Does not count ``found`` (spec §16.3).
+        """
+        if t.proto != TCP or ct.state != TcpState.SYN_SENT:
+            return table.used(t, ct, now_s)
+        reply = t.inverted()
+        old = table.find(reply, now_s)
+        if old is None or old is ct:
+            return False
+        if old.orig == reply:
+            return True  # the match is that entry's original direction
+        if old.state >= TcpState.TIME_WAIT and not old.fixed_timeout and not old.dying and old.snat:
+            if seq_after(ct.seq_end, old.seq_end):
+                table.destroy(old)
+                result.evicted.append(old)
+                return False
+            result.evict_refused += 1
+        return True
