@@ -1,0 +1,161 @@
+"""``snatsim run``: simulate one scenario and report what the node and its users saw."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from snatsim.cli._common import console, handle_errors, print_json
+from snatsim.errors import ConfigError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from snatsim.results import SimulationResult
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``run`` command to ``app``."""
+    app.command("run")(run)
+
+
+@handle_errors
+def run(
+    config: Annotated[Path, typer.Argument(help="Scenario TOML file, e.g. configs/default.toml.")],
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Override a key: --set nat.random_fully=true --set workload.0.pods=8.",
+            metavar="KEY=VALUE",
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed (overrides simulation.seed).", min=0)
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write summary.json, connections.csv, timeseries.csv, scenario.toml here."
+        ),
+    ] = None,
+    trace: Annotated[
+        Path | None, typer.Option(help="Write the teaching trace (JSON lines) to this file.")
+    ] = None,
+    json_: Annotated[
+        bool, typer.Option("--json", help="Print the summary as one JSON object.")
+    ] = False,
+    progress: Annotated[
+        bool, typer.Option(help="Show a progress bar (default: when stderr is a terminal).")
+    ] = True,
+) -> None:
+    """Run one scenario through the SimPy model of a node."""
+    import sys
+
+    from snatsim.config import load_scenario
+    from snatsim.des import simulate
+
+    overrides = list(set_ or [])
+    if seed is not None:
+        overrides.append(f"simulation.seed={seed}")
+    scenario = load_scenario(config, overrides)
+    if trace is not None and not trace.parent.exists():
+        raise ConfigError("--trace", f"folder {str(trace.parent)!r} does not exist; create it first")
+    show_bar = progress and sys.stderr.isatty()
+    if show_bar:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        with Progress(
+            TextColumn("[bold]simulating"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
+            TimeRemainingColumn(), console=console(stderr=True), transient=True,
+        ) as bar:
+            task = bar.add_task("run", total=scenario.simulation.duration_s)
+            result = simulate(
+                scenario, trace=trace, progress=lambda t, _total: bar.update(task, completed=t)
+            )
+    else:
+        result = simulate(scenario, trace=trace)
+    if out is not None:
+        result.write(out)
+    if json_:
+        print_json(result.summary())
+        return
+    render(result, console())
+    if out is not None:
+        console().print(f"results written to [bold]{out}[/bold]")
+    if trace is not None:
+        console().print(f"trace written to [bold]{trace}[/bold]")
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{100 * x:.3g} %"
+
+
+def _sec(x: float | None) -> str:
+    if x is None:
+        return "—"
+    return f"{x * 1e3:.3g} ms" if x < 1 else f"{x:.3g} s"
+
+
+def render(result: SimulationResult, con: Console) -> None:
+    """Print a run's summary as rich tables: counters, connections, latency, causes."""
+    from rich.table import Table
+
+    s: dict[str, Any] = result.summary()
+    k = s["kernel"]
+    w = s["window"]
+    con.print(
+        f"[bold]kernel {k['version']}[/bold]  NAT {k['nat_era']} · confirm {k['confirm_era']} · "
+        f"client {k['client_era']} · SYN {k['syn_era']}   measured {w['measured_s']:g} s "
+        f"after {w['warmup_s']:g} s warm-up   seed {s['provenance']['seed']}"
+    )
+    ct = Table(title="conntrack -S (measured window, all CPUs)", title_justify="left")
+    for key in s["conntrack"]:
+        ct.add_column(key, justify="right")
+    ct.add_row(*(f"{v:,}" for v in s["conntrack"].values()))
+    con.print(ct)
+
+    c = s["connections"]
+    conn = Table(title="connections", title_justify="left")
+    for col in ("attempted", "established", "failed", "app timeouts", "local errors", "in flight",
+                "SYNs sent", "SYNs dropped"):
+        conn.add_column(col, justify="right")
+    conn.add_row(
+        *(f"{c[key]:,}" for key in ("attempted", "established", "failed", "app_timeouts",
+                                     "local_errors", "in_flight")),
+        f"{s['syn']['sent']:,}", f"{s['syn']['dropped']:,}",
+    )
+    con.print(conn)
+
+    lat = s["connect_latency_s"]
+    lt = Table(title="connect() latency", title_justify="left")
+    for col in ("mean", "p50", "p90", "p99", "p99.9", "max"):
+        lt.add_column(col, justify="right")
+    lt.add_row(*(_sec(lat[key]) for key in ("mean", "p50", "p90", "p99", "p999", "max")))
+    con.print(lt)
+
+    d = s["delayed_fraction"]
+    n = s["delayed_counts"]
+    dt = Table(title="delayed connects (established ones)", title_justify="left")
+    dt.add_column("took", justify="left")
+    dt.add_column("share", justify="right")
+    dt.add_column("count", justify="right")
+    for key, label in (("ge_1s", "≥ 1 s"), ("ge_2s", "≥ 2 s"), ("ge_3s", "≥ 3 s")):
+        dt.add_row(label, _pct(d[key]), f"{n[key]:,} of {n['of']:,}")
+    con.print(dt)
+
+    causes = s["insert_failed_causes"]
+    cause_t = Table(title="why SYNs were dropped (spec §16.1)", title_justify="left")
+    for col in ("SMP race", "eviction refused", "window exhausted", "table full"):
+        cause_t.add_column(col, justify="right")
+    cause_t.add_row(f"{causes['race']:,}", f"{causes['eviction']:,}", f"{causes['exhaustion']:,}",
+                    f"{s['drops']['table_full']:,}")
+    con.print(cause_t)
+    ports = s["ports"]
+    busiest = max(ports["max_in_use"].items(), key=lambda kv: kv[1], default=None)
+    line = f"pod source port kept by SNAT: {_pct(ports['preserved_fraction'])}"
+    if busiest is not None:
+        line += f"   busiest destination: {busiest[0]} ({busiest[1]:,} ports in use at peak)"
+    con.print(line)

@@ -1,0 +1,53 @@
+"""Import layering (STYLE.md "Layout"): checked in fresh interpreters, by module sets (no clocks)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+_PROBE = """
+import importlib, json, pkgutil, sys
+for name in {modules!r}:
+    module = importlib.import_module(name)
+    if {walk!r} and hasattr(module, "__path__"):
+        for info in pkgutil.walk_packages(module.__path__, module.__name__ + "."):
+            importlib.import_module(info.name)
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def loaded_after(*modules: str, walk: bool = False) -> set[str]:
+    """Top-level packages in ``sys.modules`` of a fresh interpreter after importing ``modules``."""
+    code = _PROBE.format(modules=list(modules), walk=walk)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return {name.split(".")[0] for name in json.loads(out.stdout)}
+
+
+def test_kernel_layer_imports_no_engine_plotting_or_cli() -> None:
+    """``snatsim.kernel`` and every submodule of it: no simpy, matplotlib, typer, pandas, scipy."""
+    loaded = loaded_after("snatsim.kernel", walk=True)
+    assert loaded & {"simpy", "matplotlib", "typer", "pandas", "scipy"} == set()
+
+
+def test_kernel_submodules_exist() -> None:
+    import pkgutil
+
+    import snatsim.kernel
+
+    names = {m.name for m in pkgutil.iter_modules(snatsim.kernel.__path__)}
+    assert {"eras", "profiles", "tcp", "timeouts", "client_port"} <= names
+
+
+def test_import_snatsim_is_light() -> None:
+    loaded = loaded_after("snatsim")
+    assert loaded & {"simpy", "matplotlib", "pandas", "typer", "scipy"} == set()
+
+
+@pytest.mark.parametrize("module", ["snatsim.cli", "snatsim.cli.__main__"])
+def test_import_cli_defers_heavy_imports(module: str) -> None:
+    """Commands import numpy/simpy/pandas/... inside their functions, so ``--version`` is fast."""
+    loaded = loaded_after(module)
+    assert loaded & {"numpy", "scipy", "simpy", "pandas", "matplotlib"} == set()
