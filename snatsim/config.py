@@ -1,0 +1,495 @@
+"""The validated scenario schema (pydantic, frozen) and TOML load/dump.
+
+A scenario file has the sections ``[simulation]``, ``[kernel]``, ``[nat]``, ``[node]``,
+``[conntrack]``, ``[tcp]``, ``[network]`` (all optional, with the defaults below) and at least one
+``[[workload]]``. Defaults live here and nowhere else. Every problem in a file is reported at once, as
+one :class:`ScenarioError` with one line per bad field:
+``dotted.path: what is wrong; the fix (value: the bad value)``.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import (
+    BeforeValidator,
+    Field,
+    StrictBool,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from snatsim.config_workload import (
+    Arrival,
+    Destination,
+    Section,
+    WorkloadConfig,
+    ipv4,
+    is_string_field,
+    show_value,
+    unwrap_type,
+    walk_schema,
+)
+from snatsim.distributions import DistributionLike, Fixed, Lognormal
+from snatsim.errors import ConfigError
+from snatsim.kernel.eras import ClientEra, ConfirmEra, NatEra, SynEra
+
+if TYPE_CHECKING:
+    from snatsim.kernel.profiles import KernelProfile
+
+__all__ = [
+    "Arrival",
+    "ConntrackConfig",
+    "Destination",
+    "KernelConfig",
+    "NatConfig",
+    "NetworkConfig",
+    "NodeConfig",
+    "Scenario",
+    "ScenarioError",
+    "SimulationConfig",
+    "TcpConfig",
+    "WorkloadConfig",
+    "apply_overrides",
+    "load_scenario",
+]
+
+
+class ScenarioError(ConfigError):
+    """A scenario that failed validation; ``problems`` holds ``(dotted_field, message)`` pairs."""
+
+    def __init__(self, field: str, message: str, problems: Sequence[tuple[str, str]]) -> None:
+        super().__init__(field, message)
+        self.problems = tuple(problems)
+
+
+# ----------------------------------------------------------------------------------------- sections
+class SimulationConfig(Section):
+    """``[simulation]``: run length, warm-up and seed."""
+
+    duration_s: float = Field(default=300.0, gt=0, description="simulated time, warm-up included")
+    warmup_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="excluded from steady-state counts (TIME_WAIT takes 120 s to fill)",
+    )
+    seed: int | None = Field(
+        default=None, ge=0, description="absent: fresh entropy, recorded in results"
+    )
+
+    @field_validator("warmup_s")
+    @classmethod
+    def _warmup_inside(cls, value: float, info: ValidationInfo) -> float:
+        duration = info.data.get("duration_s")
+        if duration is not None and value >= duration:
+            raise ValueError(
+                f"must be less than duration_s ({duration:g}); shorten the warm-up or run longer"
+            )
+        return value
+
+
+def _version_string(value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError('write the version as a quoted string, e.g. version = "6.1"')
+    return value
+
+
+class KernelConfig(Section):
+    """``[kernel]``: the version decides the behaviour eras (spec §2.5); eras may be overridden."""
+
+    version: Annotated[str, BeforeValidator(_version_string)] = Field(
+        default="6.18", description="mainline X.Y or X.Y.Z; vendor kernels: also set the eras"
+    )
+    nat_era: str | None = Field(default=None, description="A1..A4 (spec §2.1)")
+    confirm_era: str | None = Field(default=None, description="C0..C5 (spec §2.2)")
+    client_era: str | None = Field(default=None, description="P0..P4 (spec §2.3)")
+    syn_era: str | None = Field(default=None, description="T0, T0', T1, T2 (spec §2.4)")
+
+    @field_validator("version")
+    @classmethod
+    def _known_version(cls, value: str) -> str:
+        from snatsim.kernel.profiles import resolve_profile
+
+        try:
+            resolve_profile(value)
+        except ConfigError as exc:
+            raise ValueError(exc.message) from None
+        return value.strip()
+
+    @field_validator("nat_era", "confirm_era", "client_era", "syn_era")
+    @classmethod
+    def _era_name(cls, value: str | None, info: ValidationInfo) -> str | None:
+        families = {"nat_era": NatEra, "confirm_era": ConfirmEra, "client_era": ClientEra}
+        family = families.get(str(info.field_name), SynEra)
+        return None if value is None else str(family.parse(value))
+
+    @model_validator(mode="after")
+    def _resolves(self) -> KernelConfig:
+        try:
+            self.profile()
+        except ConfigError as exc:
+            raise ValueError(f"{exc.field}: {exc.message}") from None
+        return self
+
+    def profile(self) -> KernelProfile:
+        """The resolved eras: ``resolve_profile(version, nat_era=..., ...)`` (spec §2.5)."""
+        from snatsim.kernel.profiles import resolve_profile
+
+        return resolve_profile(
+            self.version,
+            nat_era=self.nat_era,
+            confirm_era=self.confirm_era,
+            client_era=self.client_era,
+            syn_era=self.syn_era,
+        )
+
+
+def _port_range_text(value: Any) -> Any:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class NatConfig(Section):
+    """``[nat]``: the POSTROUTING rule (spec §4.1)."""
+
+    target: Literal["masquerade", "snat"] = "masquerade"
+    to_source: tuple[str, ...] = Field(
+        default=(),
+        validate_default=True,
+        description="snat only: NAT IPs (masquerade uses node.ip)",
+    )
+    to_ports: Annotated[str | None, BeforeValidator(_port_range_text)] = Field(
+        default=None, description="'A-B' or 'A': restricts the port window (spec §4.4)"
+    )
+    random: StrictBool = Field(
+        default=False, description="--random (hash offset on A1; = random_fully on A2+)"
+    )
+    random_fully: StrictBool = Field(
+        default=False, description="--random-fully: PRNG offset, no preservation"
+    )
+    persistent: StrictBool = Field(
+        default=False, description="--persistent: NAT IP chosen from source only"
+    )
+
+    @field_validator("to_source")
+    @classmethod
+    def _sources(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        target = info.data.get("target")
+        if target == "snat" and not value:
+            raise ValueError('required with target = "snat"; add to_source = ["198.51.100.1"]')
+        if target == "masquerade" and value:
+            raise ValueError("only used with target = 'snat' (masquerade uses node.ip); remove it")
+        return tuple(ipv4(ip, "NAT address") for ip in value)
+
+    @field_validator("to_ports")
+    @classmethod
+    def _ports(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from snatsim.kernel.window import parse_port_range
+
+        try:
+            lo, hi = parse_port_range(value)
+        except ConfigError as exc:
+            raise ValueError(exc.message) from None
+        return f"{lo}-{hi}" if lo != hi else str(lo)
+
+    @property
+    def port_range(self) -> tuple[int, int] | None:
+        """``(A, B)`` from ``to_ports``, or None for the default windows."""
+        if self.to_ports is None:
+            return None
+        lo, _, hi = self.to_ports.partition("-")
+        return int(lo), int(hi or lo)
+
+
+class NodeConfig(Section):
+    """``[node]``: the NAT node."""
+
+    ip: str = Field(default="192.0.2.10", description="node address; the MASQUERADE source")
+    cpus: int = Field(default=4, ge=1, description="CPUs processing forwarded packets in parallel")
+    steering: Literal["flow-hash", "random", "client"] = Field(
+        default="client",
+        description="which CPU runs a flow's NAT + confirm: flow-hash (RSS/RPS on the tuple), "
+        "random, or client (the CPU the client process runs on; veth pods, spec §16.5)",
+    )
+    nat_to_confirm_us: DistributionLike = Field(
+        default=Lognormal(mean=1.0, sigma=0.5),
+        description="race window δ in microseconds: softirq time from the SNAT hook "
+        "(POSTROUTING prio 100) to confirm (prio INT_MAX) is sub-µs to a few µs; XING measured "
+        "clashing connects starting within 0–2 µs (spec §3.2)",
+    )
+
+    @field_validator("ip", mode="before")
+    @classmethod
+    def _ip(cls, value: Any) -> str:
+        return ipv4(value, "node address")
+
+
+class ConntrackConfig(Section):
+    """``[conntrack]``: table size and timeouts (spec §10)."""
+
+    max: int = Field(default=262144, ge=1, description="nf_conntrack_max")
+    tcp_timeout_time_wait_s: float = Field(default=120.0, gt=0)
+    tcp_timeout_close_s: float = Field(default=10.0, gt=0)
+    tcp_timeout_syn_sent_s: float = Field(default=120.0, gt=0)
+    tcp_timeout_established_s: float = Field(default=432000.0, gt=0)
+    udp_timeout_s: float = Field(default=30.0, gt=0, description="unreplied")
+    udp_timeout_stream_s: float = Field(
+        default=120.0, gt=0, description="replied (180 s on old kernels)"
+    )
+
+
+class TcpConfig(Section):
+    """``[tcp]``: the pods' SYN retransmission sysctls (spec §2.4, §9)."""
+
+    syn_retries: int | None = Field(
+        default=None, ge=1, le=127,
+        description="tcp_syn_retries; absent: per the SYN era (6 from 3.7, 5 before)",
+    )
+    syn_linear_timeouts: int | None = Field(
+        default=None, ge=0, le=127, description="absent: per the SYN era (4 on T2, 0 before)"
+    )
+
+    def linear_timeouts(self, syn_era: SynEra) -> int:
+        """``syn_linear_timeouts``, or the era's default when absent (4 on T2, else 0)."""
+        if self.syn_linear_timeouts is not None:
+            return self.syn_linear_timeouts
+        return 4 if syn_era >= SynEra.T2 else 0
+
+
+class NetworkConfig(Section):
+    """``[network]``: the path beyond the node."""
+
+    rtt_s: DistributionLike = Field(
+        default=Fixed(value=0.002), description="round-trip time to servers"
+    )
+
+
+class Scenario(Section):
+    """A whole scenario: every section resolved, defaults filled in."""
+
+    simulation: SimulationConfig = Field(default_factory=SimulationConfig)
+    kernel: KernelConfig = Field(default_factory=KernelConfig)
+    nat: NatConfig = Field(default_factory=NatConfig)
+    node: NodeConfig = Field(default_factory=NodeConfig)
+    conntrack: ConntrackConfig = Field(default_factory=ConntrackConfig)
+    tcp: TcpConfig = Field(default_factory=TcpConfig)
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
+    workload: tuple[WorkloadConfig, ...] = Field(min_length=1)
+
+    @field_validator("workload")
+    @classmethod
+    def _named(cls, value: tuple[WorkloadConfig, ...]) -> tuple[WorkloadConfig, ...]:
+        named = tuple(
+            w if "name" in w.model_fields_set else w.model_copy(update={"name": f"workload-{i}"})
+            for i, w in enumerate(value)
+        )
+        first: dict[str, int] = {}
+        for i, w in enumerate(named):
+            if w.name in first:
+                raise ValueError(
+                    f"workload.{i}.name {w.name!r} is already used by workload.{first[w.name]}; "
+                    "give each workload a unique name"
+                )
+            first[w.name] = i
+        return named
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict of every field, defaults included (absent values are None)."""
+        return self.model_dump(mode="json")
+
+    def to_toml(self) -> str:
+        """TOML text that :func:`load_scenario` reads back to an equal Scenario."""
+        import tomli_w
+
+        return tomli_w.dumps(_drop_none(self.to_dict()))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str | None = None) -> Scenario:
+        """Validate a raw dict (as read from TOML); raises :class:`ScenarioError` on any problem."""
+        try:
+            return cls.model_validate(dict(data))
+        except ValidationError as exc:
+            raise _scenario_error(exc, source) from None
+
+
+def _drop_none(value: Any) -> Any:
+    """Drop None (TOML has no null) and write fixed distributions as bare numbers."""
+    if isinstance(value, dict):
+        if value.keys() == {"distribution", "value"} and value["distribution"] == "fixed":
+            return value["value"]
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_none(v) for v in value]
+    return value
+
+
+# ----------------------------------------------------------------------------- loading + overrides
+def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
+    """Read, override and validate a scenario file.
+
+    Parameters
+    ----------
+    path:
+        A TOML file.
+    overrides:
+        ``"section.key=value"`` strings applied after reading (see :func:`apply_overrides`).
+
+    Raises
+    ------
+    ConfigError
+        Missing or unreadable file, TOML syntax error (with the line), bad override, or
+        :class:`ScenarioError` listing every invalid field.
+    """
+    source = str(path)
+    try:
+        text = Path(path).read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            source, "no such file; check the path (see configs/ for examples)"
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError(source, "is a directory; give a .toml file") from None
+    except OSError as exc:
+        raise ConfigError(source, f"cannot read the file ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(source, f"not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        where = f"line {match.group(1)}, column {match.group(2)}" if match else "somewhere"
+        why = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc)) or str(exc)
+        raise ConfigError(source, f"invalid TOML at {where}: {why}") from None
+    raw = apply_overrides(raw, overrides)
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as exc:
+        raise _scenario_error(exc, source, overrides) from None
+
+
+def apply_overrides(raw: Mapping[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+    """Return a copy of ``raw`` with ``"dotted.key=value"`` overrides applied, in order.
+
+    The value is parsed as a TOML value (``true``, ``8``, ``[1, 2]``, ``{distribution = "fixed",
+    value = 2.0}``), falling back to the bare text; for a string field (``kernel.version=6.10``) the
+    text is kept as written. List elements are addressed by index (``workload.0.pods=8``); missing
+    tables are created. Unknown keys are left for validation to report with a did-you-mean hint.
+    """
+    result: dict[str, Any] = copy.deepcopy(dict(raw))
+    for override in overrides:
+        key, sep, text = override.partition("=")
+        parts: list[str | int] = [int(p) if p.isdigit() else p for p in key.strip().split(".")]
+        if not sep or any(p == "" for p in parts):
+            raise ConfigError(
+                f"override {override!r}",
+                "expected section.key=value, e.g. nat.random_fully=true or workload.0.pods=8",
+            )
+        value = _override_value(text.strip(), parts)
+        node: Any = result
+        for depth, part in enumerate(parts):
+            here = ".".join(str(p) for p in parts[:depth]) or "the top level"
+            last = depth == len(parts) - 1
+            if isinstance(node, list):
+                if not isinstance(part, int):
+                    raise ConfigError(
+                        f"override {override!r}",
+                        f"{here} is a list; address an entry by index, e.g. {here}.0.{part}",
+                    )
+                if not 0 <= part < len(node):
+                    raise ConfigError(
+                        f"override {override!r}",
+                        f"index {part} is out of range: {here} has {len(node)} entries "
+                        f"(indices 0..{len(node) - 1})",
+                    )
+            elif isinstance(node, dict):
+                part = str(part)
+                if not last:
+                    node.setdefault(part, {})
+            else:
+                raise ConfigError(
+                    f"override {override!r}", f"{here} is a value, not a table or list"
+                )
+            if last:
+                node[part] = value
+            else:
+                node = node[part]
+    return result
+
+
+def _override_value(text: str, parts: Sequence[str | int]) -> Any:
+    """Parse an override value as TOML (bare text if it is not TOML or the field is a string)."""
+    try:
+        value = tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+    if not isinstance(value, str) and is_string_field(walk_schema(Scenario, parts)[1]):
+        return text
+    return value
+
+
+# ---------------------------------------------------------------------------------- error report
+def _problem(error: Mapping[str, Any]) -> tuple[str, str]:
+    """One pydantic error -> (dotted field, 'problem; fix (value: bad value)')."""
+    import difflib
+
+    loc, _ = walk_schema(Scenario, error["loc"])
+    field = ".".join(str(p) for p in loc)
+    kind = error["type"]
+    value = error.get("input")
+    msg = re.sub(r"^(Value|Assertion) error, ", "", error["msg"])
+    msg = msg[:1].lower() + msg[1:]
+    if kind == "missing":
+        msg = (
+            "missing; add at least one [[workload]] table"
+            if loc == ("workload",)
+            else f"required key is missing; add {loc[-1]} = ..."
+        )
+    elif kind == "extra_forbidden":
+        parent = unwrap_type(walk_schema(Scenario, error["loc"][:-1])[1])
+        valid = list(getattr(parent, "model_fields", {}))
+        close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.6)
+        msg = "unknown key; " + (
+            f"did you mean {close[0]!r}?" if close else f"valid keys: {', '.join(valid)}"
+        )
+    elif kind == "literal_error":
+        options = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
+        close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.6)
+        if close:
+            msg += f"; did you mean {close[0]!r}?"
+    elif kind == "too_short" and isinstance(value, list | tuple):
+        msg = "must not be empty; add at least one entry"
+    if value not in (None, "") and not isinstance(value, dict) and kind != "missing":
+        msg += f" (value: {show_value(value)})"
+    return field, msg
+
+
+def _scenario_error(
+    exc: ValidationError, source: str | None, overrides: Sequence[str] = ()
+) -> ScenarioError:
+    """Turn a pydantic ValidationError into one ScenarioError with a line per bad field."""
+    by_key = {o.partition("=")[0].strip(): o for o in overrides}
+    problems: list[tuple[str, str]] = []
+    errors = exc.errors(include_url=False)
+    for error in errors:
+        if error["type"] == "too_short" and error["input"] and len(errors) > 1:
+            continue  # a list whose every entry failed: the entries' own errors say why
+        field, msg = _problem(error)
+        for key, override in by_key.items():
+            if field == key or field.startswith(key + "."):
+                msg += f" [set by override {override!r}]"
+        problems.append((field, msg))
+    lines = [f"{field}: {msg}" for field, msg in problems]
+    if len(problems) == 1:
+        if source is None:
+            return ScenarioError(problems[0][0], problems[0][1], problems)
+        return ScenarioError(source, lines[0], problems)
+    body = f"{len(problems)} invalid settings:\n  " + "\n  ".join(lines)
+    return ScenarioError(source or problems[0][0], body, problems)
