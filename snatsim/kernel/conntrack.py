@@ -58,6 +58,7 @@ class Entry:
         "dying",
         "expires_s",
         "fixed_timeout",
+        "gc_at",
         "nat_clash",
         "nat_done",
         "orig",
@@ -73,6 +74,7 @@ class Entry:
         self.reply = orig.inverted()
         self.state = TcpState.SYN_SENT if orig.proto == TCP else TcpState.NONE
         self.expires_s = 0.0
+        self.gc_at = 0.0  # due time of this entry's earliest record in the GC heap
         self.confirmed = False
         self.nat_done = (
             False  # any NAT binding (incl. a null binding) was set up: IPS_NAT_DONE_MASK
@@ -178,6 +180,19 @@ class ConntrackTable:
             return None
         return e
 
+    def lookup_new_packet(self, t: ConnTuple, now_s: float) -> Entry | None:
+        """Conntrack "in" for a packet opening a flow: the entry it belongs to, if any (spec §3.2).
+
+        A TCP SYN that hits an entry in TIME_WAIT or CLOSE re-opens the connection: the kernel's
+        TCP tracker kills the old entry and the packet starts a fresh one (``nf_conntrack_proto_tcp``
+        "reopen"; not in the spec, read from the tracker's state table [I]). Then None is returned.
+        """
+        e = self.find(t, now_s)
+        if e is not None and t.proto == TCP and e.state >= TcpState.TIME_WAIT:
+            self.destroy(e)
+            return None
+        return e
+
     def tuple_taken(self, t: ConnTuple, ignored: Entry | None, now_s: float) -> bool:
         """``nf_conntrack_tuple_taken``: is ``t`` held by another confirmed entry? (spec §5.1, §5.2).
 
@@ -256,8 +271,8 @@ class ConntrackTable:
                 self._unassured.pop(e, None)
         if not e.fixed_timeout:
             e.expires_s = now_s + self.timeout_for(e)
-            if e.confirmed:
-                self._push_expiry(e)
+            if e.confirmed and e.expires_s < e.gc_at:
+                self._push_expiry(e)  # a later expiry is picked up when the old record is due
 
     def destroy(self, e: Entry) -> None:
         """Remove ``e`` from the hash and the by-source index (``nf_ct_kill`` + cleanup)."""
@@ -305,16 +320,20 @@ class ConntrackTable:
     def gc(self, now_s: float) -> int:
         """Collect every entry expired by ``now_s`` (the GC worker); return how many went.
 
-        Every timeout change pushes a heap record, so an entry whose record is due but whose
-        ``expires_s`` lies later has a newer record and is skipped here.
+        The heap holds at least one record per confirmed entry, due no later than its expiry: a
+        record that comes due for an entry whose timeout was since extended is pushed again.
         """
         heap = self._expiry
         removed = 0
         while heap and heap[0][0] <= now_s:
-            e = heapq.heappop(heap)[2]
-            if e.confirmed and not e.dying and e.expires_s <= now_s:
+            due, _, e = heapq.heappop(heap)
+            if not e.confirmed or e.dying or due != e.gc_at:
+                continue  # dead entry, or a stale duplicate record
+            if e.expires_s <= now_s:
                 self.destroy(e)
                 removed += 1
+            else:
+                self._push_expiry(e)
         return removed
 
     # ------------------------------------------------------------------ occupancy
@@ -344,8 +363,9 @@ class ConntrackTable:
     def _push_expiry(self, e: Entry) -> None:
         self._seq += 1
         heap = self._expiry
+        e.gc_at = e.expires_s
         heapq.heappush(heap, (e.expires_s, self._seq, e))
         if len(heap) > 2 * self.count + 4096:  # drop records of dead or re-timed entries
             live = {id(x): x for x in self._hash.values()}.values()
-            self._expiry = [(x.expires_s, i, x) for i, x in enumerate(live)]
+            self._expiry = [(x.gc_at, i, x) for i, x in enumerate(live)]
             heapq.heapify(self._expiry)

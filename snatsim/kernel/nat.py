@@ -232,24 +232,24 @@ class SnatAllocator:
         attempts = min(size, NF_NAT_MAX_ATTEMPTS)
         result = NatResult(cand, NatOutcome.SEARCHED)
         src_ip = cand.src_ip
+        taken = table.tuple_taken
         while True:
             off = draws.u16()
             result.rounds += 1
             for i in range(attempts):
-                t = cand.with_source(src_ip, lo + off % size)
+                port = lo + off % size
                 result.probes += 1
-                left = attempts - i
-                if harder and left <= EVICT_THRESHOLD:
-                    busy = self._used_or_evict(t, ct, table, now_s, result)
+                if harder and attempts - i <= EVICT_THRESHOLD:
+                    busy = self._used_or_evict(cand.with_source(src_ip, port), ct, table, now_s, result)
                 else:
-                    busy = table.used(t, ct, now_s)
+                    busy = taken(cand.reply_with_source(src_ip, port), ct, now_s)
                 if not busy:
-                    result.tuple = t
+                    result.tuple = cand.with_source(src_ip, port)
                     return result
                 result.busy_probes += 1
                 off = (off + 1) & 0xFFFF
             if attempts >= size or attempts < 16:
-                result.tuple = t
+                result.tuple = cand.with_source(src_ip, port)
                 result.outcome = NatOutcome.GAVE_UP
                 return result
             attempts //= 2

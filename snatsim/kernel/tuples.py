@@ -20,6 +20,9 @@ class Proto(IntEnum):
         return self.name.lower()
 
 
+_new = tuple.__new__  # builds a ConnTuple without the NamedTuple constructor's Python-level call
+
+
 class ConnTuple(NamedTuple):
     """One direction of a connection: ``proto src_ip:src_port -> dst_ip:dst_port``."""
 
@@ -31,11 +34,15 @@ class ConnTuple(NamedTuple):
 
     def inverted(self) -> ConnTuple:
         """The tuple of a packet travelling the other way (what a reply looks like)."""
-        return ConnTuple(self.proto, self.dst_ip, self.dst_port, self.src_ip, self.src_port)
+        return _new(ConnTuple, (self[0], self[3], self[4], self[1], self[2]))
 
     def with_source(self, ip: str, port: int) -> ConnTuple:
         """This tuple with its source rewritten to ``ip:port`` (the SNAT candidate)."""
-        return ConnTuple(self.proto, ip, port, self.dst_ip, self.dst_port)
+        return _new(ConnTuple, (self[0], ip, port, self[3], self[4]))
+
+    def reply_with_source(self, ip: str, port: int) -> ConnTuple:
+        """``with_source(ip, port).inverted()`` in one step (the NAT search's hot path)."""
+        return _new(ConnTuple, (self[0], self[3], self[4], ip, port))
 
     def __str__(self) -> str:
         proto = Proto(self.proto).name.lower() if self.proto in (6, 17) else str(self.proto)

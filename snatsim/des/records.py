@@ -1,0 +1,182 @@
+"""What the model remembers: connections, packets in flight, counts and per-second series.
+
+Definitions used by the summary:
+
+* A connection is *measured* when it started at or after ``warmup_s``.
+* SYN counts, drops and their causes count packets whose SYN was sent / dropped at or after
+  ``warmup_s`` (the same window as the ``conntrack -S`` counters).
+* The time series covers the whole run, warm-up included, one row per simulated second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from snatsim.kernel.conntrack import Entry
+from snatsim.kernel.nat import NatOutcome, NatResult
+from snatsim.kernel.tuples import ConnTuple
+
+if TYPE_CHECKING:
+    from snatsim.des.setup import Destination, WorkloadRuntime
+    from snatsim.kernel.tcp import SynSchedule
+
+CAUSES = ("race", "eviction", "exhaustion")
+OUTCOMES = ("established", "failed", "app_timeout", "local_error", "in_flight")
+
+# columns of one connection record (see Recorder.finish)
+COLUMNS = (
+    "id", "workload", "pod", "destination", "protocol", "start_s", "end_s", "pod_port", "nat_port",
+    "nat_outcome", "preserved", "syns", "lost", "outcome", "latency_s", "first_drop_cause",
+)
+
+
+class Connection:
+    """One connect() (TCP) or one DNS-like request (UDP) from a client."""
+
+    __slots__ = (
+        "answered",
+        "client_cpu",
+        "dst",
+        "entry",
+        "first_cause",
+        "id",
+        "isn",
+        "latency_s",
+        "lost",
+        "measured",
+        "nat_outcome",
+        "nat_port",
+        "on_done",
+        "orig",
+        "outcome",
+        "pod",
+        "retry_pending",
+        "schedule",
+        "snat",
+        "syns",
+        "t0",
+        "t_end",
+        "tries",
+        "wl",
+    )
+
+    def __init__(self, cid: int, wl: WorkloadRuntime, pod: int, dst: Destination, client_cpu: int,
+                 t0: float, measured: bool, on_done: Callable[[Connection], None] | None) -> None:
+        self.id = cid
+        self.wl = wl
+        self.pod = pod
+        self.dst = dst
+        self.client_cpu = client_cpu
+        self.t0 = t0
+        self.measured = measured
+        self.on_done = on_done
+        self.snat = wl.snat
+        self.orig: ConnTuple = ConnTuple(0, "", 0, "", 0)
+        self.isn = 0
+        self.schedule: SynSchedule | None = None
+        self.syns = 0
+        self.lost = 0
+        self.tries = 0
+        self.answered = 0
+        self.retry_pending = False
+        self.entry: Entry | None = None
+        self.nat_port: int | None = None
+        self.nat_outcome: NatOutcome | None = None
+        self.first_cause: str | None = None
+        self.outcome: str | None = None
+        self.latency_s: float | None = None
+        self.t_end: float | None = None
+
+
+class Packet:
+    """A packet between the NAT hook and confirm on one CPU."""
+
+    __slots__ = ("conn", "cpu", "entry", "nat", "window_s")
+
+    def __init__(self, conn: Connection, cpu: int, window_s: float) -> None:
+        self.conn = conn
+        self.cpu = cpu
+        self.window_s = window_s
+        self.entry: Entry | None = None
+        self.nat: NatResult | None = None
+
+
+@dataclass
+class Series:
+    """Per-second time series (index = second)."""
+
+    new_connections: list[int] = field(default_factory=list)
+    syn_drops: list[int] = field(default_factory=list)
+    conntrack_entries: list[int] = field(default_factory=list)
+    max_ports_in_use: list[int] = field(default_factory=list)
+    ports_in_use: dict[str, list[int]] = field(default_factory=dict)
+
+    def bump(self, name: str, second: int) -> None:
+        """Add one to ``name`` at ``second``."""
+        col: list[int] = getattr(self, name)
+        while len(col) <= second:
+            col.append(0)
+        col[second] += 1
+
+
+class Recorder:
+    """Collects counts and one record per measured connection."""
+
+    def __init__(self, warmup_s: float) -> None:
+        self.warmup_s = warmup_s
+        self.rows: list[tuple[Any, ...]] = []
+        self.active: dict[int, Connection] = {}
+        self.syns_sent = 0
+        self.packets_dropped = 0
+        self.drop_causes: dict[str, int] = dict.fromkeys((*CAUSES, "table-full"), 0)
+        self.series = Series()
+
+    def started(self, conn: Connection) -> None:
+        """A connection began (its pod port is chosen)."""
+        self.series.bump("new_connections", int(conn.t0))
+        if conn.measured:
+            self.active[conn.id] = conn
+
+    def syn_sent(self, now_s: float) -> None:
+        """A SYN (first or retransmit) left the client."""
+        if now_s >= self.warmup_s:
+            self.syns_sent += 1
+
+    def dropped(self, conn: Connection, now_s: float, cause: str) -> None:
+        """A packet of ``conn`` was dropped in the node (clash at confirm, or table full)."""
+        if conn.first_cause is None:
+            conn.first_cause = cause
+        self.series.bump("syn_drops", int(now_s))
+        if now_s >= self.warmup_s:
+            self.packets_dropped += 1
+            self.drop_causes[cause] += 1
+
+    def finish(self, conn: Connection, now_s: float) -> None:
+        """The connection ended (closed, failed, timed out); store its record and notify."""
+        conn.t_end = now_s
+        if conn.measured:
+            self.active.pop(conn.id, None)
+            self.rows.append(self._row(conn))
+        if conn.on_done is not None:
+            conn.on_done(conn)
+
+    def close_run(self) -> None:
+        """End of run: connections still open are recorded as they stand."""
+        for conn in self.active.values():
+            if conn.outcome is None:
+                conn.outcome = "in_flight"
+            self.rows.append(self._row(conn))
+        self.active.clear()
+
+    @staticmethod
+    def _row(c: Connection) -> tuple[Any, ...]:
+        o = c.orig
+        preserved = c.nat_port is not None and c.nat_port == o.src_port
+        return (
+            c.id, c.wl.name, c.pod, c.dst.address, "tcp" if o.proto == 6 else "udp", c.t0, c.t_end,
+            o.src_port, c.nat_port, None if c.nat_outcome is None else str(c.nat_outcome),
+            preserved, c.syns if o.proto == 6 else c.tries, c.lost, c.outcome, c.latency_s,
+            c.first_cause,
+        )

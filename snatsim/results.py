@@ -1,0 +1,216 @@
+"""Result objects: summaries, provenance, JSON / pandas / files.
+
+A :class:`SimulationResult` carries the resolved config, seed and library versions, so any summary
+or file written from it can be traced back and re-run. ``summary()`` has the same keys whatever
+engine produced the result (DES now; Monte Carlo and closed forms later).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from snatsim import __version__
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from snatsim.config import Scenario
+    from snatsim.des.records import Series
+
+DELAY_THRESHOLDS_S = (1.0, 2.0, 3.0)
+PERCENTILES = {"p50": 50.0, "p90": 90.0, "p99": 99.0, "p999": 99.9}
+CONNTRACK_KEYS = (
+    "found", "insert", "insert_failed", "drop", "early_drop", "clash_resolve", "chaintoolong",
+    "search_restart",
+)
+
+
+def destination_label(key: tuple[int, str, str, int]) -> str:
+    """``"tcp 192.0.2.10 -> 203.0.113.10:443"`` for a (proto, nat ip, dst ip, dst port) key."""
+    proto, nat_ip, dst_ip, dst_port = key
+    return f"{'tcp' if proto == 6 else 'udp'} {nat_ip} -> {dst_ip}:{dst_port}"
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of snatsim, Python and the libraries that shape results."""
+    out = {"snatsim": __version__, "python": platform.python_version()}
+    for lib in ("numpy", "scipy", "simpy", "pydantic", "pandas"):
+        try:
+            out[lib] = version(lib)
+        except PackageNotFoundError:  # pragma: no cover - declared dependencies
+            out[lib] = "missing"
+    return out
+
+
+def provenance(scenario: Scenario, seed: int | None, ss: np.random.SeedSequence) -> dict[str, Any]:
+    """Resolved config, seed (and SeedSequence entropy) and versions."""
+    entropy = ss.entropy
+    return {
+        "config": scenario.to_dict(),
+        "seed": seed,
+        "entropy": str(entropy) if entropy is not None else None,
+        "spawn_key": list(ss.spawn_key),
+        "versions": library_versions(),
+    }
+
+
+def _fraction(k: int, n: int) -> float | None:
+    return k / n if n else None
+
+
+@dataclass
+class SimulationResult:
+    """The outcome of one DES run (see :func:`snatsim.simulate`)."""
+
+    scenario: Scenario
+    profile: dict[str, str]
+    counters: dict[str, int]
+    counters_total: dict[str, int]
+    syn_sent: int
+    packets_dropped: int
+    drop_causes: dict[str, int]
+    rows: list[tuple[Any, ...]]
+    series: Series
+    provenance: dict[str, Any]
+    wall_s: float
+    trace: list[dict[str, Any]] | None = None
+
+    # ------------------------------------------------------------------ summary
+    def summary(self) -> dict[str, Any]:
+        """Plain-JSON summary of the measured window (connections started after warm-up)."""
+        from snatsim.des.records import COLUMNS
+
+        sim = self.scenario.simulation
+        col = {name: i for i, name in enumerate(COLUMNS)}
+        outcome = [r[col["outcome"]] for r in self.rows]
+        counts = {o: outcome.count(o) for o in ("established", "failed", "app_timeout",
+                                                  "local_error", "in_flight")}
+        latencies = np.array(
+            [r[col["latency_s"]] for r in self.rows if r[col["latency_s"]] is not None], dtype=float
+        )
+        n_est = len(latencies)
+        # a connection is "delayed" when connect() took >= threshold (minus half an RTT of slack)
+        delayed = {
+            f"ge_{t:g}s": int(np.count_nonzero(latencies >= t)) for t in DELAY_THRESHOLDS_S
+        }
+        attempted = len(self.rows)
+        preserved = sum(1 for r in self.rows if r[col["preserved"]])
+        nat_known = sum(1 for r in self.rows if r[col["nat_port"]] is not None)
+        max_ports = {label: max(series, default=0) for label, series in self.series.ports_in_use.items()}
+        per_workload: dict[str, Any] = {}
+        for w in self.scenario.workload:
+            rows = [r for r in self.rows if r[col["workload"]] == w.name]
+            lat = [r[col["latency_s"]] for r in rows if r[col["latency_s"]] is not None]
+            per_workload[w.name] = {
+                "attempted": len(rows),
+                "established": len(lat),
+                "delayed_ge_1s": sum(1 for x in lat if x >= 1.0),
+                "lost_packets": sum(r[col["lost"]] for r in rows),
+            }
+        causes = {c: self.drop_causes.get(c, 0) for c in ("race", "eviction", "exhaustion")}
+        return {
+            "kernel": self.profile,
+            "window": {
+                "duration_s": sim.duration_s,
+                "warmup_s": sim.warmup_s,
+                "measured_s": sim.duration_s - sim.warmup_s,
+            },
+            "conntrack": {k: self.counters.get(k, 0) for k in CONNTRACK_KEYS},
+            "connections": {
+                "attempted": attempted,
+                "established": counts["established"],
+                "failed": counts["failed"],
+                "app_timeouts": counts["app_timeout"],
+                "local_errors": counts["local_error"],
+                "in_flight": counts["in_flight"],
+            },
+            "syn": {"sent": self.syn_sent, "dropped": self.packets_dropped},
+            "connect_latency_s": _latency_stats(latencies),
+            "delayed_fraction": {k: _fraction(v, n_est) for k, v in delayed.items()},
+            "delayed_counts": {**delayed, "of": n_est},
+            "insert_failed_causes": causes,
+            "drops": {**causes, "table_full": self.drop_causes.get("table-full", 0)},
+            "ports": {
+                "preserved_fraction": _fraction(preserved, nat_known),
+                "max_in_use": max_ports,
+            },
+            "per_workload": per_workload,
+            "provenance": self.provenance,
+        }
+
+    # ------------------------------------------------------------------ tables
+    def to_frame(self) -> pd.DataFrame:
+        """One row per measured connection (columns: :data:`snatsim.des.records.COLUMNS`)."""
+        import pandas as pd
+
+        from snatsim.des.records import COLUMNS
+
+        return pd.DataFrame.from_records(self.rows, columns=list(COLUMNS))
+
+    def timeseries(self) -> pd.DataFrame:
+        """Per-second series over the whole run, indexed by ``second`` (warm-up included)."""
+        import pandas as pd
+
+        s = self.series
+        data: dict[str, list[int]] = {
+            "new_connections": s.new_connections,
+            "syn_drops": s.syn_drops,
+            "conntrack_entries": s.conntrack_entries,
+            "max_ports_in_use": s.max_ports_in_use,
+        }
+        for label, col in s.ports_in_use.items():
+            data[f"ports_in_use[{label}]"] = col
+        frame = pd.DataFrame(data)
+        frame.index.name = "second"
+        return frame
+
+    def to_json(self, **kwargs: Any) -> str:
+        """The summary as JSON text (deterministic for a given config and seed)."""
+        return json.dumps(self.summary(), **kwargs)
+
+    def write(self, out_dir: str | Path) -> list[Path]:
+        """Write summary.json, connections.csv, timeseries.csv and scenario.toml atomically."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        files = {
+            "summary.json": self.to_json(indent=2),
+            "connections.csv": self.to_frame().to_csv(index=False),
+            "timeseries.csv": self.timeseries().to_csv(),
+            "scenario.toml": self.scenario.to_toml(),
+        }
+        written = []
+        for name, text in files.items():
+            written.append(atomic_write_text(out / name, text))
+        return written
+
+
+def _latency_stats(latencies: np.ndarray) -> dict[str, float | None]:
+    if latencies.size == 0:
+        return {"mean": None, **dict.fromkeys(PERCENTILES), "max": None}
+    out: dict[str, float | None] = {"mean": float(latencies.mean())}
+    for name, q in PERCENTILES.items():
+        out[name] = float(np.percentile(latencies, q))
+    out["max"] = float(latencies.max())
+    return out
+
+
+def atomic_write_text(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` via a temporary file and rename (never a half-written file)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
