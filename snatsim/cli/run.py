@@ -61,15 +61,22 @@ def run(
     if seed is not None:
         overrides.append(f"simulation.seed={seed}")
     scenario = load_scenario(config, overrides)
-    if trace is not None and not trace.parent.exists():
-        raise ConfigError("--trace", f"folder {str(trace.parent)!r} does not exist; create it first")
+    if trace is not None:
+        try:
+            trace.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError("--trace", f"cannot create folder {str(trace.parent)!r}: {exc}") from None
     show_bar = progress and sys.stderr.isatty()
     if show_bar:
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
         with Progress(
-            TextColumn("[bold]simulating"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
-            TimeRemainingColumn(), console=console(stderr=True), transient=True,
+            TextColumn("[bold]simulating"),
+            BarColumn(),
+            TextColumn("{task.completed:.0f}/{task.total:.0f} simulated s"),
+            TimeRemainingColumn(),
+            console=console(stderr=True),
+            transient=True,
         ) as bar:
             task = bar.add_task("run", total=scenario.simulation.duration_s)
             result = simulate(

@@ -38,7 +38,7 @@ from snatsim.kernel.client_port import PortExhaustedError
 from snatsim.kernel.confirm import ConfirmOutcome, confirm
 from snatsim.kernel.conntrack import TCP, Entry, TcpState
 from snatsim.kernel.nat import NatOutcome, NatResult
-from snatsim.kernel.tuples import ConnTuple
+from snatsim.kernel.tuples import PORTS, ConnTuple
 
 POD_TIME_WAIT_S = 60.0  # TCP_TIMEWAIT_LEN of the pod's own socket after an active close
 UDP_QUERIES = 2  # glibc sends A and AAAA back-to-back on one socket (spec §11)
@@ -109,7 +109,7 @@ class Node:
                 self._log(now, conn, "local-error")
             self.rec.finish(conn, now)
             return
-        conn.orig = orig = ConnTuple(w.proto, pod.ip, port, dst.ip, dst.port)
+        conn.orig = orig = ConnTuple(w.proto, pod.ip, PORTS[port], dst.ip, dst.port)
         conn.isn = s.isn(orig, now)
         self.rec.started(conn)
         if w.proto == TCP:

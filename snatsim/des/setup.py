@@ -132,7 +132,10 @@ class Pod:
 
 
 class Client:
-    """A client process in a pod, pinned to one CPU (``steering = "client"``, spec §16.5)."""
+    """A client process in a pod, pinned to one CPU (``steering = "client"``, spec §16.5).
+
+    Client *i* of the node (counting through the workloads in order) runs on CPU ``i mod cpus``.
+    """
 
     __slots__ = ("cpu", "index", "pod", "workload")
 
@@ -213,8 +216,9 @@ class NodeSetup:
                 pod = Pod(len(self.pods), pod_ip(len(self.pods)), chooser)
                 self.pods.append(pod)
                 for _ in range(cfg.clients_per_pod):
-                    cpu = int(secrets.integers(0, self.cpus))
-                    client = Client(len(self.clients), wl, pod, cpu)
+                    # clients are spread over the CPUs in turn (deterministic, so tests can
+                    # script which flows can race: client i runs on CPU i mod cpus)
+                    client = Client(len(self.clients), wl, pod, len(self.clients) % self.cpus)
                     self.clients.append(client)
                     wl.clients.append(client)
 

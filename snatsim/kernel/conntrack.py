@@ -19,10 +19,8 @@ Approximations (documented in docs too):
 from __future__ import annotations
 
 import heapq
-from contextlib import suppress
 from dataclasses import dataclass, fields
 from enum import IntEnum
-from typing import Any
 
 from snatsim.kernel.timeouts import TcpTimeouts, UdpTimeouts
 from snatsim.kernel.tuples import ConnTuple, Proto
@@ -45,47 +43,48 @@ class TcpState(IntEnum):
     CLOSE = 8
 
 
+def _status_bit(bit: int, doc: str) -> property:
+    """A boolean view of one bit of ``Entry._status`` (like the kernel's ``ct->status``)."""
+
+    def get(self: Entry) -> bool:
+        return bool(self._status & bit)
+
+    def set_(self: Entry, value: bool) -> None:
+        self._status = self._status | bit if value else self._status & ~bit
+
+    return property(get, set_, doc=doc)
+
+
 class Entry:
     """One conntrack entry (``struct nf_conn``), reduced to what NAT and confirm look at.
 
     ``seq_end`` is the highest original-direction sequence end seen (u32), used by the 6.5+ eviction
-    test (spec §5.3). ``owner`` is free for the caller (the DES stores its flow there).
+    test (spec §5.3). The boolean flags share one status word, as in the kernel, which keeps an
+    entry small. Entries order by an identity-free ``__lt__`` (always False) so that
+    ``(time, entry)`` heap records never compare entries meaningfully.
     """
 
-    __slots__ = (
-        "assured",
-        "confirmed",
-        "dying",
-        "expires_s",
-        "fixed_timeout",
-        "gc_at",
-        "nat_clash",
-        "nat_done",
-        "orig",
-        "owner",
-        "reply",
-        "seq_end",
-        "snat",
-        "state",
-    )
+    __slots__ = ("_status", "expires_s", "gc_at", "orig", "reply", "seq_end", "state")
 
-    def __init__(self, orig: ConnTuple, *, seq_end: int = 0, owner: Any = None) -> None:
+    confirmed = _status_bit(1, "in the hash: visible to lookups (IPS_CONFIRMED)")
+    assured = _status_bit(2, "seen both ways, past the handshake (IPS_ASSURED)")
+    nat_done = _status_bit(4, "a NAT binding, possibly a null one, was set up (IPS_NAT_DONE_MASK)")
+    snat = _status_bit(8, "the source was rewritten (IPS_SRC_NAT)")
+    nat_clash = _status_bit(16, "reply-only clash entry (IPS_NAT_CLASH), spec §6.2")
+    fixed_timeout = _status_bit(32, "timeout never refreshed (IPS_FIXED_TIMEOUT)")
+    dying = _status_bit(64, "killed or being destroyed (IPS_DYING)")
+
+    def __init__(self, orig: ConnTuple, *, seq_end: int = 0) -> None:
         self.orig = orig
         self.reply = orig.inverted()
         self.state = TcpState.SYN_SENT if orig.proto == TCP else TcpState.NONE
         self.expires_s = 0.0
         self.gc_at = 0.0  # due time of this entry's earliest record in the GC heap
-        self.confirmed = False
-        self.nat_done = (
-            False  # any NAT binding (incl. a null binding) was set up: IPS_NAT_DONE_MASK
-        )
-        self.snat = False  # the source was rewritten: IPS_SRC_NAT
-        self.nat_clash = False  # reply-only clash entry (IPS_NAT_CLASH), spec §6.2
-        self.fixed_timeout = False
-        self.assured = False
-        self.dying = False
+        self._status = 0
         self.seq_end = seq_end & 0xFFFFFFFF
-        self.owner = owner
+
+    def __lt__(self, other: Entry) -> bool:
+        return False  # ties in the GC heap keep heapq's (deterministic) order
 
     @property
     def nat_tuple(self) -> ConnTuple:
@@ -148,10 +147,10 @@ class ConntrackTable:
         self.same_origin_free = same_origin_free
         self.stats = ConntrackStats()
         self._hash: dict[ConnTuple, Entry] = {}
-        self._bysource: dict[tuple[int, str, int], list[Entry]] = {}
+        # by-source index: proto -> source ip -> source port -> entry (or entries, oldest first)
+        self._bysource: dict[int, dict[str, dict[int, Entry | list[Entry]]]] = {}
         self._unassured: dict[Entry, None] = {}  # insertion-ordered, for early drop
-        self._expiry: list[tuple[float, int, Entry]] = []
-        self._seq = 0
+        self._expiry: list[tuple[float, Entry]] = []
         self.count = 0  # confirmed entries in the hash (live or expired-not-yet-collected)
         # live confirmed entries per (proto, nat ip, dst ip, dst port): a destination's port usage
         self._per_destination: dict[tuple[int, str, str, int], int] = {}
@@ -229,14 +228,22 @@ class ConntrackTable:
 
     def bysource(self, proto: int, src_ip: str, src_port: int) -> list[Entry]:
         """Entries NATed from the same source (``find_appropriate_src``), newest first."""
-        entries = self._bysource.get((proto, src_ip, src_port))
-        return entries[::-1] if entries else []
+        found = self._bysource.get(proto, {}).get(src_ip, {}).get(src_port)
+        if found is None:
+            return []
+        return found[::-1] if isinstance(found, list) else [found]
 
-    # ------------------------------------------------------------------ changes
     def add_bysource(self, e: Entry) -> None:
         """Index ``e`` by its original source; done at NAT setup, before confirm (spec §3.2 step 2)."""
         o = e.orig
-        self._bysource.setdefault((o.proto, o.src_ip, o.src_port), []).append(e)
+        ports = self._bysource.setdefault(o.proto, {}).setdefault(o.src_ip, {})
+        found = ports.get(o.src_port)
+        if found is None:
+            ports[o.src_port] = e
+        elif isinstance(found, list):
+            found.append(e)
+        else:
+            ports[o.src_port] = [found, e]
 
     def timeout_for(self, e: Entry) -> float:
         """Timeout for the entry's current state (spec §10)."""
@@ -290,12 +297,17 @@ class ConntrackTable:
             self._unassured.pop(e, None)
         e.dying = True
         o = e.orig
-        entries = self._bysource.get((o.proto, o.src_ip, o.src_port))
-        if entries is not None:
-            with suppress(ValueError):
-                entries.remove(e)
-            if not entries:
-                del self._bysource[(o.proto, o.src_ip, o.src_port)]
+        ports = self._bysource.get(o.proto, {}).get(o.src_ip)
+        if ports is not None:
+            found = ports.get(o.src_port)
+            if found is e:
+                del ports[o.src_port]
+            elif isinstance(found, list) and e in found:
+                found.remove(e)
+                if len(found) == 1:
+                    ports[o.src_port] = found[0]
+            if not ports:
+                del self._bysource[o.proto][o.src_ip]
 
     def early_drop(self) -> bool:
         """Evict one non-ASSURED confirmed entry to make room (spec §10; approximation, see module)."""
@@ -326,7 +338,7 @@ class ConntrackTable:
         heap = self._expiry
         removed = 0
         while heap and heap[0][0] <= now_s:
-            due, _, e = heapq.heappop(heap)
+            due, e = heapq.heappop(heap)
             if not e.confirmed or e.dying or due != e.gc_at:
                 continue  # dead entry, or a stale duplicate record
             if e.expires_s <= now_s:
@@ -361,11 +373,10 @@ class ConntrackTable:
         return (r.proto, r.dst_ip, r.src_ip, r.src_port)
 
     def _push_expiry(self, e: Entry) -> None:
-        self._seq += 1
         heap = self._expiry
         e.gc_at = e.expires_s
-        heapq.heappush(heap, (e.expires_s, self._seq, e))
+        heapq.heappush(heap, (e.expires_s, e))
         if len(heap) > 2 * self.count + 4096:  # drop records of dead or re-timed entries
             live = {id(x): x for x in self._hash.values()}.values()
-            self._expiry = [(x.gc_at, i, x) for i, x in enumerate(live)]
+            self._expiry = [(x.gc_at, x) for x in live]
             heapq.heapify(self._expiry)

@@ -8,13 +8,13 @@ from the caller's :class:`~snatsim.rng.Draws`, in this order: one ``u16()`` per 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from snatsim.kernel.conntrack import TCP, ConntrackTable, Entry, TcpState, seq_after
 from snatsim.kernel.eras import NatEra
 from snatsim.kernel.hashing import jhash2, keyed_hash32
-from snatsim.kernel.tuples import ConnTuple, ip_to_int
+from snatsim.kernel.tuples import PORTS, ConnTuple, ip_to_int
 from snatsim.kernel.window import port_window
 from snatsim.rng import Draws
 
@@ -68,7 +68,6 @@ class NatOutcome(StrEnum):
     GAVE_UP = "gave-up"  # step 4 (or one-port range): returned a port known to be busy
 
 
-@dataclass
 class NatResult:
     """The tuple chosen for an entry and how it was found.
 
@@ -77,13 +76,17 @@ class NatResult:
     (TIME_WAIT/CLOSE) SNAT entries whose eviction the sequence test refused (spec §5.3, §16.1).
     """
 
-    tuple: ConnTuple
-    outcome: NatOutcome
-    probes: int = 0
-    busy_probes: int = 0
-    rounds: int = 0
-    evict_refused: int = 0
-    evicted: list[Entry] = field(default_factory=list)
+    __slots__ = ("busy_probes", "evict_refused", "evicted", "outcome", "probes", "rounds", "tuple")
+
+    def __init__(self, chosen: ConnTuple, outcome: NatOutcome, *, probes: int = 0,
+                 busy_probes: int = 0, rounds: int = 0) -> None:
+        self.tuple = chosen
+        self.outcome = outcome
+        self.probes = probes
+        self.busy_probes = busy_probes
+        self.rounds = rounds
+        self.evict_refused = 0
+        self.evicted: list[Entry] = []
 
     @property
     def port(self) -> int:
@@ -94,6 +97,10 @@ class NatResult:
     def known_busy(self) -> bool:
         """True when NAT handed out a tuple it saw taken: confirm will clash unless it frees up."""
         return self.outcome is NatOutcome.GAVE_UP
+
+    def __repr__(self) -> str:
+        return (f"NatResult({self.tuple}, {self.outcome}, probes={self.probes}, "
+                f"busy={self.busy_probes}, rounds={self.rounds})")
 
 
 class SnatAllocator:
@@ -204,7 +211,7 @@ class SnatAllocator:
             off = self.rover.get(cand.proto, 0)
         probes = busy = 0
         while True:
-            port = lo + off % size
+            port = PORTS[lo + off % size]
             probes += 1
             t = cand.with_source(cand.src_ip, port)
             if probes != size and table.used(t, ct, now_s):
@@ -237,7 +244,7 @@ class SnatAllocator:
             off = draws.u16()
             result.rounds += 1
             for i in range(attempts):
-                port = lo + off % size
+                port = PORTS[lo + off % size]
                 result.probes += 1
                 if harder and attempts - i <= EVICT_THRESHOLD:
                     busy = self._used_or_evict(cand.with_source(src_ip, port), ct, table, now_s, result)

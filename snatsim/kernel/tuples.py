@@ -22,6 +22,10 @@ class Proto(IntEnum):
 
 _new = tuple.__new__  # builds a ConnTuple without the NamedTuple constructor's Python-level call
 
+PORTS: tuple[int, ...] = tuple(range(65536))
+"""Interned port numbers: ``PORTS[p]`` is one shared int object per port, so a table of tuples
+does not hold a separate int for every entry's ports (28 bytes each above 256)."""
+
 
 class ConnTuple(NamedTuple):
     """One direction of a connection: ``proto src_ip:src_port -> dst_ip:dst_port``."""
