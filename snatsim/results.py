@@ -67,6 +67,21 @@ def _fraction(k: int, n: int) -> float | None:
     return k / n if n else None
 
 
+def proportion_ci95(k: int, n: int) -> list[float] | None:
+    """Exact (Clopper-Pearson) 95 % interval for k events in n trials; None when n == 0.
+
+    With k == 0 the upper bound is about 3/n (the "rule of three"): "0 of 143,838" still bounds
+    the rate below ~2.1e-5.
+    """
+    if n == 0:
+        return None
+    from scipy.stats import beta
+
+    lo = 0.0 if k == 0 else float(beta.ppf(0.025, k, n - k + 1))
+    hi = 1.0 if k == n else float(beta.ppf(0.975, k + 1, n - k))
+    return [lo, hi]
+
+
 @dataclass
 class SimulationResult:
     """The outcome of one DES run (see :func:`snatsim.simulate`)."""
@@ -98,7 +113,6 @@ class SimulationResult:
             [r[col["latency_s"]] for r in self.rows if r[col["latency_s"]] is not None], dtype=float
         )
         n_est = len(latencies)
-        # a connection is "delayed" when connect() took >= threshold (minus half an RTT of slack)
         delayed = {
             f"ge_{t:g}s": int(np.count_nonzero(latencies >= t)) for t in DELAY_THRESHOLDS_S
         }
@@ -136,6 +150,7 @@ class SimulationResult:
             "syn": {"sent": self.syn_sent, "dropped": self.packets_dropped},
             "connect_latency_s": _latency_stats(latencies),
             "delayed_fraction": {k: _fraction(v, n_est) for k, v in delayed.items()},
+            "delayed_fraction_ci95": {k: proportion_ci95(v, n_est) for k, v in delayed.items()},
             "delayed_counts": {**delayed, "of": n_est},
             "insert_failed_causes": causes,
             "drops": {**causes, "table_full": self.drop_causes.get("table-full", 0)},

@@ -118,10 +118,11 @@ def render(result: SimulationResult, con: Console) -> None:
         f"client {k['client_era']} · SYN {k['syn_era']}   measured {w['measured_s']:g} s "
         f"after {w['warmup_s']:g} s warm-up   seed {s['provenance']['seed']}"
     )
-    ct = Table(title="conntrack -S (measured window, all CPUs)", title_justify="left")
-    for key in s["conntrack"]:
-        ct.add_column(key, justify="right")
-    ct.add_row(*(f"{v:,}" for v in s["conntrack"].values()))
+    ct = Table(title="conntrack -S (measured window, summed over CPUs)", title_justify="left")
+    ct.add_column("counter")
+    ct.add_column("value", justify="right")
+    for key, value in s["conntrack"].items():
+        ct.add_row(key, f"{value:,}")
     con.print(ct)
 
     c = s["connections"]
@@ -144,13 +145,16 @@ def render(result: SimulationResult, con: Console) -> None:
     con.print(lt)
 
     d = s["delayed_fraction"]
+    ci = s["delayed_fraction_ci95"]
     n = s["delayed_counts"]
     dt = Table(title="delayed connects (established ones)", title_justify="left")
     dt.add_column("took", justify="left")
     dt.add_column("share", justify="right")
+    dt.add_column("95 % interval", justify="right")
     dt.add_column("count", justify="right")
     for key, label in (("ge_1s", "≥ 1 s"), ("ge_2s", "≥ 2 s"), ("ge_3s", "≥ 3 s")):
-        dt.add_row(label, _pct(d[key]), f"{n[key]:,} of {n['of']:,}")
+        interval = "—" if ci[key] is None else f"{_pct(ci[key][0])} – {_pct(ci[key][1])}"
+        dt.add_row(label, _pct(d[key]), interval, f"{n[key]:,} of {n['of']:,}")
     con.print(dt)
 
     causes = s["insert_failed_causes"]

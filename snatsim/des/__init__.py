@@ -124,6 +124,8 @@ def simulate(
         if own_file is not None:
             own_file.close()
     wall_s = time.perf_counter() - started
+    if len(series.conntrack_entries) < int(setup.duration_s + 1e-9):
+        sample(None, setup.duration_s)  # SimPy stops before events due exactly at `until`
     recorder.close_run()
     total = table.stats.as_dict()
     window = {k: v - getattr(at_warmup, k) for k, v in total.items()}

@@ -147,6 +147,8 @@ class ConntrackTable:
         self.same_origin_free = same_origin_free
         self.stats = ConntrackStats()
         self._hash: dict[ConnTuple, Entry] = {}
+        # the raw hash lookup (no expiry or confirm checks): a None answer means "free" for sure
+        self.raw_lookup = self._hash.get
         # by-source index: proto -> source ip -> source port -> entry (or entries, oldest first)
         self._bysource: dict[int, dict[str, dict[int, Entry | list[Entry]]]] = {}
         self._unassured: dict[Entry, None] = {}  # insertion-ordered, for early drop

@@ -18,6 +18,8 @@ from snatsim.kernel.tuples import PORTS, ConnTuple, ip_to_int
 from snatsim.kernel.window import port_window
 from snatsim.rng import Draws
 
+_new = tuple.__new__  # fast ConnTuple construction (see snatsim.kernel.tuples)
+
 NF_NAT_MAX_ATTEMPTS = 128
 EVICT_THRESHOLD = 32
 
@@ -50,12 +52,13 @@ class NatRange:
         """Is ``ip`` one of the pool's addresses?"""
         return ip in self.ips
 
+    def __post_init__(self) -> None:
+        if self.ports is not None and self.ports[0] > self.ports[1]:
+            object.__setattr__(self, "ports", (self.ports[1], self.ports[0]))  # kernel swaps
+
     def port_in_range(self, port: int) -> bool:
         """Is ``port`` inside ``--to-ports`` (always true without it)?"""
-        if self.ports is None:
-            return True
-        lo, hi = min(self.ports), max(self.ports)
-        return lo <= port <= hi
+        return self.ports is None or self.ports[0] <= port <= self.ports[1]
 
 
 class NatOutcome(StrEnum):
@@ -237,46 +240,57 @@ class SnatAllocator:
         lo, size = port_window(cand.src_port, self.range.ports)
         harder = self.era >= NatEra.A3
         attempts = min(size, NF_NAT_MAX_ATTEMPTS)
-        result = NatResult(cand, NatOutcome.SEARCHED)
-        src_ip = cand.src_ip
+        proto, src_ip, dst_ip, dst_port = cand.proto, cand.src_ip, cand.dst_ip, cand.dst_port
+        holder = table.raw_lookup  # plain dict lookup: a miss is a free port, no more to check
         taken = table.tuple_taken
+        result = NatResult(cand, NatOutcome.SEARCHED)
+        probes = busy = 0
         while True:
             off = draws.u16()
             result.rounds += 1
             for i in range(attempts):
                 port = PORTS[lo + off % size]
-                result.probes += 1
-                if harder and attempts - i <= EVICT_THRESHOLD:
-                    busy = self._used_or_evict(cand.with_source(src_ip, port), ct, table, now_s, result)
-                else:
-                    busy = taken(cand.reply_with_source(src_ip, port), ct, now_s)
-                if not busy:
-                    result.tuple = cand.with_source(src_ip, port)
-                    return result
-                result.busy_probes += 1
-                off = (off + 1) & 0xFFFF
+                probes += 1
+                reply = _new(ConnTuple, (proto, dst_ip, dst_port, src_ip, port))
+                if holder(reply) is not None:
+                    if harder and attempts - i <= EVICT_THRESHOLD:
+                        in_use = self._used_or_evict(reply, ct, table, now_s, result)
+                    else:
+                        in_use = taken(reply, ct, now_s)
+                    if in_use:
+                        busy += 1
+                        off = (off + 1) & 0xFFFF
+                        continue
+                result.tuple = reply.inverted()
+                result.probes, result.busy_probes = probes, busy
+                return result
             if attempts >= size or attempts < 16:
-                result.tuple = cand.with_source(src_ip, port)
+                result.tuple = reply.inverted()
+                result.probes, result.busy_probes = probes, busy
                 result.outcome = NatOutcome.GAVE_UP
                 return result
             attempts //= 2
 
     def _used_or_evict(
-        self, t: ConnTuple, ct: Entry, table: ConntrackTable, now_s: float, result: NatResult
+        self, reply: ConnTuple, ct: Entry, table: ConntrackTable, now_s: float, result: NatResult
     ) -> bool:
         """``nf_nat_used_tuple_harder`` (A3+, spec §5.3): a TCP SYN may evict a closing SNAT entry.
 
-        Does not count ``found`` (spec §16.3).
+        ``reply`` is the candidate's reply tuple. Does not count ``found`` (spec §16.3).
         """
-        if t.proto != TCP or ct.state != TcpState.SYN_SENT:
-            return table.used(t, ct, now_s)
-        reply = t.inverted()
+        if reply.proto != TCP or ct.state != TcpState.SYN_SENT:
+            return table.tuple_taken(reply, ct, now_s)
         old = table.find(reply, now_s)
         if old is None or old is ct:
             return False
         if old.orig == reply:
             return True  # the match is that entry's original direction
-        if old.state >= TcpState.TIME_WAIT and not old.fixed_timeout and not old.dying and old.snat:
+        if (
+            old.state >= TcpState.TIME_WAIT
+            and not old.fixed_timeout
+            and not old.dying
+            and old.snat
+        ):
             if seq_after(ct.seq_end, old.seq_end):
                 table.destroy(old)
                 result.evicted.append(old)
