@@ -120,6 +120,8 @@ _REQUIRED_HINT = {
     "burst_interval_s": "(seconds between bursts), e.g. burst_interval_s = 10",
 }
 _PROTOCOL_FIELDS: dict[str, Literal["tcp", "udp"]] = {
+    "hold_s": "tcp",  # a UDP lookup's socket lives until its answers arrive
+    "requests_per_connection": "tcp",
     "close": "tcp",
     "connect_timeout_s": "tcp",
     "retry_timeout_s": "udp",
