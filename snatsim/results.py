@@ -90,8 +90,8 @@ class SimulationResult:
     profile: dict[str, str]
     counters: dict[str, int]
     counters_total: dict[str, int]
-    syn_sent: int
-    packets_dropped: int
+    packets_sent: dict[str, int]
+    packets_dropped: dict[str, int]
     drop_causes: dict[str, int]
     rows: list[tuple[Any, ...]]
     series: Series
@@ -147,7 +147,11 @@ class SimulationResult:
                 "local_errors": counts["local_error"],
                 "in_flight": counts["in_flight"],
             },
-            "syn": {"sent": self.syn_sent, "dropped": self.packets_dropped},
+            "syn": {"sent": self.packets_sent["syn"], "dropped": self.packets_dropped["syn"]},
+            "udp_queries": {
+                "sent": self.packets_sent["query"],
+                "dropped": self.packets_dropped["query"],
+            },
             "connect_latency_s": _latency_stats(latencies),
             "delayed_fraction": {k: _fraction(v, n_est) for k, v in delayed.items()},
             "delayed_fraction_ci95": {k: proportion_ci95(v, n_est) for k, v in delayed.items()},

@@ -3,10 +3,11 @@
 Every NAT, used-check and confirm decision is made by the kernel layer. This module only decides
 *when* things happen:
 
-* A new flow's first packet is processed on one CPU (``node.steering``). Packets on one CPU are
-  serialized: a packet's NAT starts when the CPU is free, and the CPU stays busy until that
-  packet's confirm, ``nat_to_confirm_us`` later (spec §3.2 race window, §13.1). Time spent outside
-  that window (routing, filter) is not modelled: it does not change what NAT can see.
+* A new flow's first packet is processed on one CPU (``node.steering``). Each CPU is a FIFO: a
+  packet's conntrack "in" and NAT run when the CPU is free, and the CPU stays busy until that
+  packet's confirm, ``nat_to_confirm_us`` later (spec §3.2 race window, §13.1); then it takes the
+  next queued packet. Time spent outside that window (routing, filter) is not modelled: it does
+  not change what NAT can see.
 * Confirm drops a clashing SYN; the client retransmits it with the same pod port and ISN at the
   times of the SYN schedule (spec §9, §16.2); each retransmit is a new flow through NAT.
 * An accepted SYN is answered one RTT later (ESTABLISHED, ASSURED). After its requests the
@@ -14,9 +15,9 @@ Every NAT, used-check and confirm decision is made by the kernel layer. This mod
 
 Ties: simultaneous events run in the order they were scheduled (SimPy's (time, priority,
 insertion) rule), so a run is an exact function of the config and the seed. A TCP confirm is run
-inline, without an event, when SimPy's queue holds nothing due at or before it; this is exact
-because arrivals are always scheduled before the connect() they trigger runs (see
-:mod:`snatsim.des.workloads`), so nothing can be scheduled into the gap afterwards.
+inline, without an event, when its CPU has nothing queued and SimPy's queue holds nothing due at
+or before it; this is exact because arrivals are always scheduled before the connect() they
+trigger runs (see :mod:`snatsim.des.workloads`), so nothing can be scheduled into the gap.
 
 Approximations (also in ``docs/model.md``): a FIN close jumps straight to TIME_WAIT (the FIN_WAIT /
 LAST_ACK steps last about one RTT); the pod closes first, so its own socket holds the 4-tuple for
@@ -25,6 +26,7 @@ LAST_ACK steps last about one RTT); the pod closes first, so its own socket hold
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -73,7 +75,8 @@ class Node:
         self.nat = setup.allocator
         self.rec = recorder
         self.trace = trace
-        self.busy_until = [0.0] * setup.cpus
+        self.cpu_busy = [False] * setup.cpus
+        self.cpu_queue: list[deque[Packet]] = [deque() for _ in range(setup.cpus)]
         self._next_id = 0
 
     # ------------------------------------------------------------------ scheduling helpers
@@ -122,7 +125,7 @@ class Node:
     def _send_syn(self, conn: Connection, now: float) -> None:
         """The client (re)sends its SYN; it enters the node's forwarding path now."""
         conn.syns += 1
-        self.rec.syn_sent(now)
+        self.rec.packet_sent("syn", now)
         if self.trace is not None:
             self._log(now, conn, "syn" if conn.syns == 1 else "retransmit", conn.orig.src_port)
         self._enter(conn, now)
@@ -138,14 +141,19 @@ class Node:
         else:
             cpu = s.flow_cpu(conn.orig)
         pkt = Packet(conn, cpu, s.window_s())
-        start = self.busy_until[cpu]
-        if start < now:
-            start = now
-        self.busy_until[cpu] = start + pkt.window_s  # serialized up to this packet's confirm
-        if start == now:
-            self._nat(pkt, now)
+        if self.cpu_busy[cpu]:
+            self.cpu_queue[cpu].append(pkt)  # processed when the CPU's current packet confirms
         else:
-            self.at(start, self._nat, pkt)
+            self.cpu_busy[cpu] = True
+            self._nat(pkt, now)
+
+    def _next_packet(self, cpu: int, now: float) -> None:
+        """The CPU finished a packet: start the next queued one (FIFO), or go idle."""
+        queue = self.cpu_queue[cpu]
+        if queue:
+            self._nat(queue.popleft(), now)
+        else:
+            self.cpu_busy[cpu] = False
 
     def _nat(self, pkt: Packet, now: float) -> None:
         """Conntrack "in", then the SNAT hook: choose the source from the confirmed table (spec §4)."""
@@ -156,9 +164,11 @@ class Node:
             if conn.orig.proto == TCP:
                 raise AssertionError(f"a new TCP flow's SYN hit a live entry: {conn.orig}")
             self._udp_packet_through(conn, now)
+            self._next_packet(pkt.cpu, now)
             return
         if not table.admit_new():
             self._dropped(conn, now, "table-full", None)
+            self._next_packet(pkt.cpu, now)
             return
         entry = Entry(conn.orig, seq_end=conn.isn + 1)
         pkt.entry = entry
@@ -172,13 +182,13 @@ class Node:
             self._log(now, conn, "nat", result.port, cpu=pkt.cpu, outcome=str(result.outcome),
                       probes=result.probes, busy=result.busy_probes)
         t_confirm = now + pkt.window_s
-        if conn.orig.proto == TCP and self.env.peek() > t_confirm:
+        if conn.orig.proto == TCP and not self.cpu_queue[pkt.cpu] and self.env.peek() > t_confirm:
             self._confirm(pkt, t_confirm)  # nothing can happen in between: run it inline
         else:
             self.at(t_confirm, self._confirm, pkt)
 
     def _confirm(self, pkt: Packet, now: float) -> None:
-        """The confirm hook at the end of POSTROUTING (spec §6)."""
+        """The confirm hook at the end of POSTROUTING (spec §6); then the CPU takes its next packet."""
         conn = pkt.conn
         entry = pkt.entry
         nat = pkt.nat
@@ -188,18 +198,19 @@ class Node:
             # spec §16.1: a port NAT knew was busy is eviction failure or exhaustion, else a race
             cause = ("eviction" if nat.evict_refused else "exhaustion") if nat.known_busy else "race"
             self._dropped(conn, now, cause, pkt)
-            return
-        if self.trace is not None:
-            self._log(now, conn, "confirm", entry.nat_tuple.src_port, cpu=pkt.cpu,
-                      outcome=str(outcome))
-        if outcome is not ConfirmOutcome.MERGED:
-            conn.entry = entry
-        conn.nat_port = nat.tuple[2]
-        conn.nat_outcome = nat.outcome
-        if conn.orig.proto == TCP:
-            self.at(now + self.s.rtt_s(), self._established, conn)
         else:
-            self._udp_packet_through(conn, now)
+            if self.trace is not None:
+                self._log(now, conn, "confirm", entry.nat_tuple.src_port, cpu=pkt.cpu,
+                          outcome=str(outcome))
+            if outcome is not ConfirmOutcome.MERGED:
+                conn.entry = entry
+            conn.nat_port = nat.tuple[2]
+            conn.nat_outcome = nat.outcome
+            if conn.orig.proto == TCP:
+                self.at(now + self.s.rtt_s(), self._established, conn)
+            else:
+                self._udp_packet_through(conn, now)
+        self._next_packet(pkt.cpu, now)
 
     def _dropped(self, conn: Connection, now: float, cause: str, pkt: Packet | None) -> None:
         """The packet is gone: TCP waits for its retransmit timer, UDP for the app's resend."""
@@ -277,6 +288,7 @@ class Node:
         conn.retry_pending = False
         conn.answered = 0
         for _ in range(UDP_QUERIES):
+            self.rec.packet_sent("query", now)
             if self.trace is not None:
                 self._log(now, conn, "query", conn.orig.src_port)
             self._enter(conn, now)

@@ -128,8 +128,9 @@ class Recorder:
         self.warmup_s = warmup_s
         self.rows: list[tuple[Any, ...]] = []
         self.active: dict[int, Connection] = {}
-        self.syns_sent = 0
-        self.packets_dropped = 0
+        # packets sent / dropped at or after warm-up: TCP SYNs and UDP queries
+        self.sent = {"syn": 0, "query": 0}
+        self.lost = {"syn": 0, "query": 0}
         self.drop_causes: dict[str, int] = dict.fromkeys((*CAUSES, "table-full"), 0)
         self.series = Series()
 
@@ -139,10 +140,10 @@ class Recorder:
         if conn.measured:
             self.active[conn.id] = conn
 
-    def syn_sent(self, now_s: float) -> None:
-        """A SYN (first or retransmit) left the client."""
+    def packet_sent(self, kind: str, now_s: float) -> None:
+        """A SYN (first or retransmit) or a UDP query left the client (``kind``: syn / query)."""
         if now_s >= self.warmup_s:
-            self.syns_sent += 1
+            self.sent[kind] += 1
 
     def dropped(self, conn: Connection, now_s: float, cause: str) -> None:
         """A packet of ``conn`` was dropped in the node (clash at confirm, or table full)."""
@@ -150,7 +151,7 @@ class Recorder:
             conn.first_cause = cause
         self.series.bump("syn_drops", int(now_s))
         if now_s >= self.warmup_s:
-            self.packets_dropped += 1
+            self.lost["syn" if conn.orig.proto == 6 else "query"] += 1
             self.drop_causes[cause] += 1
 
     def finish(self, conn: Connection, now_s: float) -> None:
