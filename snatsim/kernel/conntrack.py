@@ -60,8 +60,7 @@ class Entry:
 
     ``seq_end`` is the highest original-direction sequence end seen (u32), used by the 6.5+ eviction
     test (spec §5.3). The boolean flags share one status word, as in the kernel, which keeps an
-    entry small. Entries order by an identity-free ``__lt__`` (always False) so that
-    ``(time, entry)`` heap records never compare entries meaningfully.
+    entry small.
     """
 
     __slots__ = ("_status", "expires_s", "gc_at", "orig", "reply", "seq_end", "state")
@@ -79,12 +78,9 @@ class Entry:
         self.reply = orig.inverted()
         self.state = TcpState.SYN_SENT if orig.proto == TCP else TcpState.NONE
         self.expires_s = 0.0
-        self.gc_at = 0.0  # due time of this entry's earliest record in the GC heap
+        self.gc_at = -1  # the GC wheel slot (second) holding this entry's earliest record
         self._status = 0
         self.seq_end = seq_end & 0xFFFFFFFF
-
-    def __lt__(self, other: Entry) -> bool:
-        return False  # ties in the GC heap keep heapq's (deterministic) order
 
     @property
     def nat_tuple(self) -> ConnTuple:
@@ -152,7 +148,8 @@ class ConntrackTable:
         # by-source index: proto -> source ip -> source port -> entry (or entries, oldest first)
         self._bysource: dict[int, dict[str, dict[int, Entry | list[Entry]]]] = {}
         self._unassured: dict[Entry, None] = {}  # insertion-ordered, for early drop
-        self._expiry: list[tuple[float, Entry]] = []
+        self._wheel: dict[int, list[Entry]] = {}  # GC timer wheel: expiry second -> entries
+        self._wheel_slots: list[int] = []  # heap of the wheel's occupied seconds
         self.count = 0  # confirmed entries in the hash (live or expired-not-yet-collected)
         # live confirmed entries per (proto, nat ip, dst ip, dst port): a destination's port usage
         self._per_destination: dict[tuple[int, str, str, int], int] = {}
@@ -280,7 +277,7 @@ class ConntrackTable:
                 self._unassured.pop(e, None)
         if not e.fixed_timeout:
             e.expires_s = now_s + self.timeout_for(e)
-            if e.confirmed and e.expires_s < e.gc_at:
+            if e.confirmed and int(e.expires_s) < e.gc_at:
                 self._push_expiry(e)  # a later expiry is picked up when the old record is due
 
     def destroy(self, e: Entry) -> None:
@@ -334,20 +331,31 @@ class ConntrackTable:
     def gc(self, now_s: float) -> int:
         """Collect every entry expired by ``now_s`` (the GC worker); return how many went.
 
-        The heap holds at least one record per confirmed entry, due no later than its expiry: a
-        record that comes due for an entry whose timeout was since extended is pushed again.
+        Entries wait in a timer wheel of one-second slots. Each confirmed entry has a record in the
+        slot of its expiry second or an earlier one (``gc_at``); a record met in a slot that is no
+        longer the entry's is stale and skipped, one whose entry's timeout was extended moves on.
         """
-        heap = self._expiry
+        wheel = self._wheel
+        slots = self._wheel_slots
+        last = int(now_s)
         removed = 0
-        while heap and heap[0][0] <= now_s:
-            due, e = heapq.heappop(heap)
-            if not e.confirmed or e.dying or due != e.gc_at:
-                continue  # dead entry, or a stale duplicate record
-            if e.expires_s <= now_s:
-                self.destroy(e)
-                removed += 1
-            else:
-                self._push_expiry(e)
+        while slots and slots[0] <= last:
+            slot = heapq.heappop(slots)
+            kept: list[Entry] = []
+            for e in wheel.pop(slot):
+                if not e.confirmed or e.dying or e.gc_at != slot:
+                    continue  # dead entry, or a stale record
+                if e.expires_s <= now_s:
+                    self.destroy(e)
+                    removed += 1
+                elif int(e.expires_s) == slot:
+                    kept.append(e)  # expires later within this very second
+                else:
+                    self._push_expiry(e)
+            if kept:
+                wheel[slot] = kept
+                heapq.heappush(slots, slot)
+                break  # only the current second can keep entries
         return removed
 
     # ------------------------------------------------------------------ occupancy
@@ -375,10 +383,12 @@ class ConntrackTable:
         return (r.proto, r.dst_ip, r.src_ip, r.src_port)
 
     def _push_expiry(self, e: Entry) -> None:
-        heap = self._expiry
-        e.gc_at = e.expires_s
-        heapq.heappush(heap, (e.expires_s, e))
-        if len(heap) > 2 * self.count + 4096:  # drop records of dead or re-timed entries
-            live = {id(x): x for x in self._hash.values()}.values()
-            self._expiry = [(x.gc_at, x) for x in live]
-            heapq.heapify(self._expiry)
+        """File ``e`` in the GC wheel slot of its expiry second."""
+        slot = int(e.expires_s)
+        e.gc_at = slot
+        records = self._wheel.get(slot)
+        if records is None:
+            self._wheel[slot] = [e]
+            heapq.heappush(self._wheel_slots, slot)
+        else:
+            records.append(e)
