@@ -78,7 +78,7 @@ def _occupancy_run(time_wait_s: float, duration_s: float) -> tuple[float, float,
     t0 = time.perf_counter()
     result = simulate(scenario)
     wall = time.perf_counter() - t0
-    syns = result.syn_sent  # warm-up 0: every SYN, retransmits included, went through NAT
+    syns = result.packets_sent["syn"]  # warm-up 0: every SYN, retransmits included, went through NAT
     size = WINDOW[1] - WINDOW[0] + 1
     occ = np.mean(result.series.max_ports_in_use[len(result.series.max_ports_in_use) // 2 :]) / size
     return wall / syns, float(occ), syns

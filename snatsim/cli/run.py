@@ -157,6 +157,15 @@ def render(result: SimulationResult, con: Console) -> None:
         dt.add_row(label, _pct(d[key]), interval, f"{n[key]:,} of {n['of']:,}")
     con.print(dt)
 
+    if len(s["per_workload"]) > 1:
+        wt = Table(title="per workload", title_justify="left")
+        for col in ("workload", "attempted", "established", "delayed ≥ 1 s", "lost packets"):
+            wt.add_column(col, justify="left" if col == "workload" else "right")
+        for name, row in s["per_workload"].items():
+            wt.add_row(name, f"{row['attempted']:,}", f"{row['established']:,}",
+                       f"{row['delayed_ge_1s']:,}", f"{row['lost_packets']:,}")
+        con.print(wt)
+
     causes = s["insert_failed_causes"]
     cause_t = Table(title="why SYNs were dropped (spec §16.1)", title_justify="left")
     for col in ("SMP race", "eviction refused", "window exhausted", "table full"):
