@@ -48,20 +48,21 @@ UDP_QUERIES = 2  # glibc sends A and AAAA back-to-back on one socket (spec §11)
 Handler = Callable[[Any, float], None]
 
 
+def _fire(event: _Call) -> None:
+    event._fn(event._arg, event.env.now)
+
+
 class _Call(Event):
     """A timeout that calls ``fn(arg, now)``: cheaper than a SimPy process per step."""
 
     def __init__(self, env: simpy.Environment, delay: float, fn: Handler, arg: Any) -> None:
         self.env = env
-        self.callbacks = [self._fire]
+        self.callbacks = [_fire]  # a plain function: no bound method per event
         self._value = None
         self._ok = True
         self._fn = fn
         self._arg = arg
         env.schedule(self, NORMAL, delay)
-
-    def _fire(self, _event: Event) -> None:
-        self._fn(self._arg, self.env.now)
 
 
 class Node:
