@@ -34,7 +34,7 @@ import simpy
 from simpy.events import NORMAL, Event
 
 from snatsim.des.records import Connection, Packet, Recorder
-from snatsim.des.setup import Client, NodeSetup
+from snatsim.des.setup import Client, NodeSetup, PortInUseError
 from snatsim.des.trace import Trace
 from snatsim.kernel.client_port import PortExhaustedError
 from snatsim.kernel.confirm import ConfirmOutcome, confirm
@@ -107,7 +107,7 @@ class Node:
                           on_done)
         try:
             port = pod.local_port(w, dst, now, s.client_draws)
-        except PortExhaustedError:  # EADDRNOTAVAIL inside the pod
+        except (PortExhaustedError, PortInUseError):  # EADDRNOTAVAIL / EADDRINUSE in the pod
             conn.outcome = "local_error"
             if self.trace is not None:
                 self._log(now, conn, "local-error")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from snatsim.config import Scenario, WorkloadConfig
+from snatsim.errors import SnatsimError
 from snatsim.kernel.client_port import ConnectPortChooser
 from snatsim.kernel.conntrack import TCP, UDP, ConntrackTable
 from snatsim.kernel.eras import NatEra
@@ -30,6 +31,14 @@ if TYPE_CHECKING:
 # child streams of the run's SeedSequence, in spawn order (never reorder: it changes results)
 STREAMS = ("kernel", "packets", "clients", "timing", "secrets", "workloads")
 UDP_PORT_RANGE = (32768, 60999)
+_OPEN = float("inf")  # "busy until" of a port whose socket is still open
+
+
+class PortInUseError(SnatsimError):
+    """connect() from a fixed source port whose 4-tuple is still open in the pod (EADDRINUSE)."""
+
+    def __init__(self, pod_ip: str, port: int, destination: str) -> None:
+        super().__init__(f"{pod_ip}:{port} -> {destination} is still open (EADDRINUSE)")
 
 
 class Destination:
@@ -103,7 +112,13 @@ class Pod:
         """The local port of a new socket (fixed, or the pod kernel's ephemeral choice)."""
         fixed = wl.cfg.source_port
         if fixed != "ephemeral":
-            return int(fixed)
+            port = int(fixed)
+            if wl.proto == TCP:
+                busy = self._tcp.setdefault((dst.ip, dst.port), {})
+                if busy.get(port, 0.0) == _OPEN:  # its pod-side TIME_WAIT is ignored (SO_REUSEADDR)
+                    raise PortInUseError(self.ip, port, dst.address)
+                busy[port] = _OPEN
+            return port
         if wl.proto == UDP:  # UDP binds a random free port (not the connect() parity scheme)
             lo, hi = UDP_PORT_RANGE
             while True:
@@ -118,7 +133,7 @@ class Pod:
         port = self.chooser.choose(
             self.ip, dst.ip, dst.port, now_s, lambda p: busy.get(p, 0.0) > now_s, draws
         )
-        busy[port] = float("inf")
+        busy[port] = _OPEN
         return port
 
     def release(self, orig: ConnTuple, until_s: float) -> None:
