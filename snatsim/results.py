@@ -102,13 +102,12 @@ class SimulationResult:
     # ------------------------------------------------------------------ summary
     def summary(self) -> dict[str, Any]:
         """Plain-JSON summary of the measured window (connections started after warm-up)."""
-        from snatsim.des.records import COLUMNS
+        from snatsim.des.records import COLUMNS, OUTCOMES
 
         sim = self.scenario.simulation
         col = {name: i for i, name in enumerate(COLUMNS)}
         outcome = [r[col["outcome"]] for r in self.rows]
-        counts = {o: outcome.count(o) for o in ("established", "failed", "app_timeout",
-                                                  "local_error", "in_flight")}
+        counts = {o: outcome.count(o) for o in OUTCOMES}
         latencies = np.array(
             [r[col["latency_s"]] for r in self.rows if r[col["latency_s"]] is not None], dtype=float
         )

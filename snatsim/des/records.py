@@ -3,8 +3,8 @@
 Definitions used by the summary:
 
 * A connection is *measured* when it started at or after ``warmup_s``.
-* SYN counts, drops and their causes count packets whose SYN was sent / dropped at or after
-  ``warmup_s`` (the same window as the ``conntrack -S`` counters).
+* Packet counts (TCP SYNs and UDP queries, kept apart), drops and their causes count packets
+  sent / dropped at or after ``warmup_s`` (the same window as the ``conntrack -S`` counters).
 * The time series covers the whole run, warm-up included, one row per simulated second.
 """
 

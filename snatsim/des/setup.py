@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,9 +23,6 @@ from snatsim.kernel.tcp import syn_schedule
 from snatsim.kernel.timeouts import TcpTimeouts, UdpTimeouts
 from snatsim.kernel.tuples import ConnTuple
 from snatsim.rng import Draws
-
-if TYPE_CHECKING:
-    from snatsim.des.records import Connection
 
 # child streams of the run's SeedSequence, in spawn order (never reorder: it changes results)
 STREAMS = ("kernel", "packets", "clients", "timing", "secrets", "workloads")
@@ -250,7 +246,3 @@ class NodeSetup:
     def flow_cpu(self, orig: ConnTuple) -> int:
         """RSS/RPS-style CPU for a flow: a keyed hash of its 5-tuple (``steering = "flow-hash"``)."""
         return keyed_hash32(self._flow_secret, *orig) % self.cpus
-
-    def connection_lifetime_s(self, conn: Connection) -> float:
-        """How long ``conn`` stays established."""
-        return conn.wl.lifetime_s()
