@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 
 import numpy as np
 import pytest
+from hypothesis import settings
 
 from snatsim.kernel.conntrack import ConntrackTable, Entry, TcpState
 from snatsim.kernel.tuples import ConnTuple, Proto
 from snatsim.rng import Draws
+
+# CI runs Hypothesis derandomized, so a green main stays green; locally it keeps exploring
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 NODE_IP = "192.0.2.10"
 DST = ("203.0.113.10", 443)
