@@ -81,7 +81,13 @@ class Draws:
 
     def below(self, n: int) -> int:
         """Uniform integer in [0, n) (``get_random_u32_below``), from one ``uniform()`` draw."""
-        return min(int(self.uniform() * n), n - 1)
+        i = self._unif_i  # uniform(), inlined: this is on the per-connection hot path
+        if i >= len(self._unif):
+            self._unif = self._rng.random(_BLOCK).tolist()
+            i = 0
+        self._unif_i = i + 1
+        k = int(self._unif[i] * n)
+        return k if k < n else n - 1
 
 
 def as_draws(rng: np.random.Generator | Draws) -> Draws:

@@ -99,7 +99,10 @@ class ConnectPortChooser:
     successful P3/P4 choice (the table increment), drawn after the scan.
     """
 
-    __slots__ = ("_hasher", "_hint", "_mode", "_n", "_step", "_table", "era", "hi", "lo")
+    __slots__ = (
+        "_hasher", "_hint", "_memo", "_memo_bucket", "_mode", "_n", "_step", "_table", "era", "hi",
+        "lo",
+    )
 
     def __init__(self, era: ClientEra, secret: int, lo: int = 32768, hi: int = 60999) -> None:
         self.era = ClientEra(era)
@@ -118,6 +121,8 @@ class ConnectPortChooser:
         self._n = n & ~1 if self._step == 2 and n > 1 else n
         self._table: dict[int, int] = {}  # perturbation table (P2: 256, P3/P4: 65,536 entries)
         self._hint = 0  # P0/P1 global hint
+        self._memo: dict[tuple[str, str, int, int], int] = {}
+        self._memo_bucket = 0
 
     @property
     def table(self) -> dict[int, int]:
@@ -129,28 +134,41 @@ class ConnectPortChooser:
         """The P0/P1 global hint (u32)."""
         return self._hint
 
+    def _hash(self, saddr: str, daddr: str, dport: int, bucket: int) -> int:
+        """The keyed hash ``po`` of spec §8 (P3/P4: 64 bits with the 10 s bucket; else 32 bits).
+
+        Memoised: every connect() from one pod to one destination within a bucket hashes the same
+        inputs; the memo only ever holds the current bucket.
+        """
+        key = (saddr, daddr, dport, bucket)
+        po = self._memo.get(key)
+        if po is None:
+            if bucket != self._memo_bucket:
+                self._memo.clear()
+                self._memo_bucket = bucket
+            h = self._hasher.copy()
+            if self._mode == 3:
+                h.update(_PACK_TIMED(inet_aton(saddr), inet_aton(daddr), dport, bucket))
+            else:
+                h.update(_PACK_UNTIMED(inet_aton(saddr), inet_aton(daddr), dport))
+            po = self._memo[key] = int.from_bytes(h.digest(), "big")
+        return po
+
     def _start(
         self, saddr: str, daddr: str, dport: int, now_s: float, n: int, step: int
     ) -> tuple[int, int]:
         """``(table index, start offset)`` of spec §8; index -1 means the P0/P1 hint."""
         mode = self._mode
+        po = self._hash(saddr, daddr, dport, int(now_s // _RESALT_S) if mode == 3 else 0)
         if mode == 3:
-            h = self._hasher.copy()
-            bucket = int(now_s // _RESALT_S)
-            h.update(_PACK_TIMED(inet_aton(saddr), inet_aton(daddr), dport, bucket))
-            po = int.from_bytes(h.digest(), "big")
             idx = po & 0xFFFF
             off = ((self._table.get(idx, 0) + (po >> 32)) & _M32) % n
+        elif mode == 2:
+            idx = ((po * _GOLDEN_RATIO_32) & _M32) >> 24  # hash_32(po, 8)
+            off = ((self._table.get(idx, 0) + po) & _M32) % n
         else:
-            h = self._hasher.copy()
-            h.update(_PACK_UNTIMED(inet_aton(saddr), inet_aton(daddr), dport))
-            po = int.from_bytes(h.digest(), "big")
-            if mode == 2:
-                idx = ((po * _GOLDEN_RATIO_32) & _M32) >> 24  # hash_32(po, 8)
-                off = ((self._table.get(idx, 0) + po) & _M32) % n
-            else:
-                idx = -1
-                off = ((self._hint + po) & _M32) % n
+            idx = -1
+            off = ((self._hint + po) & _M32) % n
         if step == 2:
             off &= ~1
         return idx, off

@@ -79,7 +79,9 @@ class NatResult:
     (TIME_WAIT/CLOSE) SNAT entries whose eviction the sequence test refused (spec §5.3, §16.1).
     """
 
-    __slots__ = ("busy_probes", "evict_refused", "evicted", "outcome", "probes", "rounds", "tuple")
+    __slots__ = (
+        "busy_probes", "evict_refused", "evicted", "outcome", "probes", "reply", "rounds", "tuple",
+    )
 
     def __init__(self, chosen: ConnTuple, outcome: NatOutcome, *, probes: int = 0,
                  busy_probes: int = 0, rounds: int = 0) -> None:
@@ -90,6 +92,7 @@ class NatResult:
         self.rounds = rounds
         self.evict_refused = 0
         self.evicted: list[Entry] = []
+        self.reply: ConnTuple | None = None  # the chosen tuple's inverse, when already built
 
     @property
     def port(self) -> int:
@@ -128,7 +131,7 @@ class SnatAllocator:
         new = result.tuple
         ct.nat_done = True
         if new != ct.orig:
-            ct.reply = new.inverted()
+            ct.reply = result.reply or new.inverted()
             ct.snat = True
         table.add_bysource(ct)
         return result
@@ -262,10 +265,12 @@ class SnatAllocator:
                         off = (off + 1) & 0xFFFF
                         continue
                 result.tuple = reply.inverted()
+                result.reply = reply
                 result.probes, result.busy_probes = probes, busy
                 return result
             if attempts >= size or attempts < 16:
                 result.tuple = reply.inverted()
+                result.reply = reply
                 result.probes, result.busy_probes = probes, busy
                 result.outcome = NatOutcome.GAVE_UP
                 return result
