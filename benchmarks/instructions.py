@@ -1,0 +1,49 @@
+"""Instructions per simulated connection, counted by callgrind (deterministic, unlike wall time).
+
+Run: ``.venv/bin/python benchmarks/instructions.py`` (needs ``valgrind``: ``apt-get install
+valgrind``). It runs ``configs/default.toml`` for 40 simulated seconds and for 0.5 s (imports and
+setup) under callgrind and divides the difference by the number of connections. Use it to judge
+hot-path changes: the same code gives the same count whatever else the machine is doing.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = """
+import snatsim, snatsim.des
+sc = snatsim.load_scenario({config!r}, ["simulation.duration_s={duration}", "simulation.warmup_s=0"])
+r = snatsim.simulate(sc)
+print("connections", sum(r.series.new_connections))
+"""
+
+
+def _count(duration_s: float) -> tuple[int, int]:
+    """(instructions, connections) of one run under callgrind."""
+    code = SCRIPT.format(config=str(ROOT / "configs/default.toml"), duration=duration_s)
+    out = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c", code],
+        capture_output=True, text=True, check=True,
+    )
+    refs = re.search(r"I\s+refs:\s+([\d,]+)", out.stderr)
+    conns = re.search(r"connections (\d+)", out.stdout)
+    if refs is None or conns is None:
+        raise SystemExit(f"could not read callgrind output:\n{out.stderr[-2000:]}")
+    return int(refs.group(1).replace(",", "")), int(conns.group(1))
+
+
+def main() -> None:
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is not installed (apt-get install valgrind)")
+    full, n = _count(40.0)
+    base, _ = _count(0.5)
+    print(f"{(full - base) / n:,.0f} instructions per simulated connection ({n:,} connections)")
+
+
+if __name__ == "__main__":
+    main()
