@@ -205,8 +205,9 @@ class NatConfig(Section):
         """``(A, B)`` from ``to_ports``, or None for the default windows."""
         if self.to_ports is None:
             return None
-        lo, _, hi = self.to_ports.partition("-")
-        return int(lo), int(hi or lo)
+        from snatsim.kernel.window import parse_port_range
+
+        return parse_port_range(self.to_ports)
 
 
 class NodeConfig(Section):

@@ -75,11 +75,10 @@ def proportion_ci95(k: int, n: int) -> list[float] | None:
     """
     if n == 0:
         return None
-    from scipy.stats import beta
+    from scipy.stats import binomtest
 
-    lo = 0.0 if k == 0 else float(beta.ppf(0.025, k, n - k + 1))
-    hi = 1.0 if k == n else float(beta.ppf(0.975, k + 1, n - k))
-    return [lo, hi]
+    ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="exact")
+    return [float(ci.low), float(ci.high)]
 
 
 @dataclass

@@ -65,8 +65,3 @@ def ip_to_int(ip: str) -> int:
             raise ValueError(f"not an IPv4 address: {ip!r}")
         value = (value << 8) | octet
     return value
-
-
-def int_to_ip(value: int) -> str:
-    """32-bit integer to dotted quad."""
-    return ".".join(str((value >> shift) & 0xFF) for shift in (24, 16, 8, 0))
