@@ -53,11 +53,14 @@ class _Base(BaseModel):
         """Return ``size`` independent draws as a float64 array (one numpy call, see module doc)."""
         raise NotImplementedError
 
-    def sampler(self, rng: np.random.Generator, block: int = 1024) -> Callable[[], float]:
-        """Return a zero-argument function giving one draw per call.
+    def sampler(
+        self, rng: np.random.Generator, block: int = 1024, *, scale: float = 1.0
+    ) -> Callable[[], float]:
+        """Return a zero-argument function giving one draw per call (times ``scale``).
 
         Values come from pre-drawn blocks of ``sample(rng, block)``, refilled when used up, so the
         sequence is a deterministic function of ``rng`` and equals ``sample(rng, n)`` (module doc).
+        ``scale`` converts units (e.g. 1e-6 for µs -> s) as ``value * scale`` would.
         """
         if block < 1:
             raise ValueError(f"block must be >= 1, got {block}")
@@ -67,7 +70,8 @@ class _Base(BaseModel):
         def draw() -> float:
             nonlocal buf, i
             if i >= len(buf):
-                buf = self.sample(rng, block).tolist()
+                values = self.sample(rng, block)
+                buf = (values * scale if scale != 1.0 else values).tolist()
                 i = 0
             value = buf[i]
             i += 1
@@ -100,9 +104,11 @@ class Fixed(_Base):
         """Return ``size`` copies of the value; ``rng`` is not used."""
         return np.full(size, self.value, dtype=np.float64)
 
-    def sampler(self, rng: np.random.Generator, block: int = 1024) -> Callable[[], float]:
-        """Return a function that always gives the value (no draws)."""
-        value = self.value
+    def sampler(
+        self, rng: np.random.Generator, block: int = 1024, *, scale: float = 1.0
+    ) -> Callable[[], float]:
+        """Return a function that always gives the value times ``scale`` (no draws)."""
+        value = self.value * scale
         return lambda: value
 
     def describe(self) -> str:

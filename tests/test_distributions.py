@@ -84,6 +84,14 @@ def test_sampler_equals_sample_whatever_the_block(dist: Distribution, block: int
     assert all(isinstance(draw(), float) for _ in range(3))
 
 
+@pytest.mark.parametrize("dist", [*CASES, Fixed(value=2.5)], ids=lambda d: d.describe())
+def test_scaled_sampler_is_the_sample_times_the_scale(dist: Distribution) -> None:
+    draw = dist.sampler(np.random.default_rng(5), block=7, scale=1e-6)
+    scalar = [draw() for _ in range(20)]
+    vector = dist.sample(np.random.default_rng(5), 20)
+    assert scalar == [v * 1e-6 for v in vector.tolist()]  # bit for bit, as Python would scale
+
+
 def test_sampler_rejects_empty_block() -> None:
     with pytest.raises(ValueError, match="block"):
         Exponential(mean=1.0).sampler(np.random.default_rng(0), block=0)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from heapq import heappush as _heappush
 from typing import Any
 
 import simpy
@@ -42,6 +43,8 @@ from snatsim.kernel.conntrack import TCP, Entry, TcpState
 from snatsim.kernel.nat import NatOutcome, NatResult
 from snatsim.kernel.tuples import PORTS, ConnTuple
 
+_new = tuple.__new__  # fast ConnTuple construction (see snatsim.kernel.tuples)
+
 POD_TIME_WAIT_S = 60.0  # TCP_TIMEWAIT_LEN of the pod's own socket after an active close
 UDP_QUERIES = 2  # glibc sends A and AAAA back-to-back on one socket (spec §11)
 
@@ -49,20 +52,25 @@ Handler = Callable[[Any, float], None]
 
 
 def _fire(event: _Call) -> None:
-    event._fn(event._arg, event.env.now)
+    event.fn(event.arg, event.t)
+
+
+# Every _Call shares this callback list: SimPy's step() only iterates it and then drops the
+# reference (``event.callbacks = None``), and nothing appends to these private events.
+_FIRE: list[Callable[[Any], None]] = [_fire]
+_new_call = object.__new__
 
 
 class _Call(Event):
-    """A timeout that calls ``fn(arg, now)``: cheaper than a SimPy process per step."""
+    """An event that calls ``fn(arg, t)`` at time ``t``: cheaper than a SimPy process per step.
 
-    def __init__(self, env: simpy.Environment, delay: float, fn: Handler, arg: Any) -> None:
-        self.env = env
-        self.callbacks = [_fire]  # a plain function: no bound method per event
-        self._value = None
-        self._ok = True
-        self._fn = fn
-        self._arg = arg
-        env.schedule(self, NORMAL, delay)
+    Built by :meth:`Node.at` without ``Event.__init__`` and pushed on SimPy's queue exactly as
+    ``env.schedule(event, NORMAL, delay)`` would (the same (time, priority, insertion) order).
+    """
+
+    fn: Handler
+    arg: Any
+    t: float
 
 
 class Node:
@@ -83,8 +91,19 @@ class Node:
     # ------------------------------------------------------------------ scheduling helpers
     def at(self, t_s: float, fn: Handler, arg: Any) -> None:
         """Call ``fn(arg, t_s)`` at absolute simulated time ``t_s`` (not before now)."""
-        delay = t_s - self.env.now
-        _Call(self.env, delay if delay > 0.0 else 0.0, fn, arg)
+        env = self.env
+        now = env._now
+        delay = t_s - now
+        t = now + delay if delay > 0.0 else now
+        ev = _new_call(_Call)
+        ev.env = env
+        ev.callbacks = _FIRE
+        ev._ok = True
+        ev._value = None
+        ev.fn = fn
+        ev.arg = arg
+        ev.t = t
+        _heappush(env._queue, (t, NORMAL, next(env._eid), ev))
 
     def _log(self, t_s: float, conn: Connection, step: str, port: int | None = None,
              **detail: Any) -> None:
@@ -100,7 +119,7 @@ class Node:
         """
         s = self.s
         w = client.workload
-        dst = w.pick_destination()
+        dst = w.only_destination or w.pick_destination()
         pod = client.pod
         self._next_id += 1
         conn = Connection(self._next_id, w, pod.index, dst, client.cpu, now, now >= s.warmup_s,
@@ -113,7 +132,7 @@ class Node:
                 self._log(now, conn, "local-error")
             self.rec.finish(conn, now)
             return
-        conn.orig = orig = ConnTuple(w.proto, pod.ip, PORTS[port], dst.ip, dst.port)
+        conn.orig = orig = _new(ConnTuple, (w.proto, pod.ip, PORTS[port], dst.ip, dst.port))
         conn.isn = s.isn(orig, now)
         self.rec.started(conn)
         if w.proto == TCP:
@@ -126,7 +145,8 @@ class Node:
     def _send_syn(self, conn: Connection, now: float) -> None:
         """The client (re)sends its SYN; it enters the node's forwarding path now."""
         conn.syns += 1
-        self.rec.packet_sent("syn", now)
+        if now >= self.s.warmup_s:
+            self.rec.sent["syn"] += 1
         if self.trace is not None:
             self._log(now, conn, "syn" if conn.syns == 1 else "retransmit", conn.orig.src_port)
         self._enter(conn, now)
@@ -160,20 +180,21 @@ class Node:
         """Conntrack "in", then the SNAT hook: choose the source from the confirmed table (spec §4)."""
         conn = pkt.conn
         table = self.table
-        if table.lookup_new_packet(conn.orig, now) is not None:
+        if (table.raw_lookup(conn.orig) is not None  # a plain dict probe first: almost always a miss
+                and table.lookup_new_packet(conn.orig, now) is not None):
             # a UDP sibling whose entry got confirmed first: the packet simply belongs to it
             if conn.orig.proto == TCP:
                 raise AssertionError(f"a new TCP flow's SYN hit a live entry: {conn.orig}")
             self._udp_packet_through(conn, now)
             self._next_packet(pkt.cpu, now)
             return
-        if not table.admit_new():
+        if table.count >= table.max_entries and not table.admit_new():
             self._dropped(conn, now, "table-full", None)
             self._next_packet(pkt.cpu, now)
             return
         entry = Entry(conn.orig, seq_end=conn.isn + 1)
         pkt.entry = entry
-        if conn.snat:
+        if conn.wl.snat:
             result = self.nat.setup(entry, table, now, self.s.kernel_draws)
         else:
             entry.nat_done = True  # null binding: destination excluded from masquerade
@@ -183,7 +204,9 @@ class Node:
             self._log(now, conn, "nat", result.port, cpu=pkt.cpu, outcome=str(result.outcome),
                       probes=result.probes, busy=result.busy_probes)
         t_confirm = now + pkt.window_s
-        if conn.orig.proto == TCP and not self.cpu_queue[pkt.cpu] and self.env.peek() > t_confirm:
+        queue = self.env._queue  # SimPy's event queue: is anything due before the confirm?
+        if (conn.orig[0] == TCP and not self.cpu_queue[pkt.cpu]
+                and (not queue or queue[0][0] > t_confirm)):
             self._confirm(pkt, t_confirm)  # nothing can happen in between: run it inline
         else:
             self.at(t_confirm, self._confirm, pkt)
@@ -207,11 +230,15 @@ class Node:
                 conn.entry = entry
             conn.nat_port = nat.tuple[2]
             conn.nat_outcome = nat.outcome
-            if conn.orig.proto == TCP:
+            if conn.orig[0] == TCP:
                 self.at(now + self.s.rtt_s(), self._established, conn)
             else:
                 self._udp_packet_through(conn, now)
-        self._next_packet(pkt.cpu, now)
+        queue = self.cpu_queue[pkt.cpu]  # _next_packet, inlined
+        if queue:
+            self._nat(queue.popleft(), now)
+        else:
+            self.cpu_busy[pkt.cpu] = False
 
     def _dropped(self, conn: Connection, now: float, cause: str, pkt: Packet | None) -> None:
         """The packet is gone: TCP waits for its retransmit timer, UDP for the app's resend."""

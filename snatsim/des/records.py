@@ -26,6 +26,8 @@ CAUSES = ("race", "eviction", "exhaustion")
 OUTCOMES = ("established", "failed", "app_timeout", "local_error", "in_flight")
 
 # columns of one connection record (see Recorder.finish)
+_NO_TUPLE = ConnTuple(0, "", 0, "", 0)
+
 COLUMNS = (
     "id", "workload", "pod", "destination", "protocol", "start_s", "end_s", "pod_port", "nat_port",
     "nat_outcome", "preserved", "syns", "lost", "outcome", "latency_s", "first_drop_cause",
@@ -33,34 +35,27 @@ COLUMNS = (
 
 
 class Connection:
-    """One connect() (TCP) or one DNS-like request (UDP) from a client."""
+    """One connect() (TCP) or one DNS-like request (UDP) from a client.
 
-    __slots__ = (
-        "answered",
-        "client_cpu",
-        "dst",
-        "entry",
-        "first_cause",
-        "id",
-        "isn",
-        "latency_s",
-        "lost",
-        "measured",
-        "nat_outcome",
-        "nat_port",
-        "on_done",
-        "orig",
-        "outcome",
-        "pod",
-        "retry_pending",
-        "schedule",
-        "snat",
-        "syns",
-        "t0",
-        "t_end",
-        "tries",
-        "wl",
-    )
+    Fields that start the same for every connection are class defaults, set on the instance only
+    when they change (one object per connection: the constructor stays short).
+    """
+
+    orig: ConnTuple = _NO_TUPLE  # the pod's tuple, set once the local port is chosen
+    isn = 0
+    schedule: SynSchedule | None = None
+    syns = 0
+    lost = 0
+    tries = 0
+    answered = 0
+    retry_pending = False
+    entry: Entry | None = None
+    nat_port: int | None = None
+    nat_outcome: NatOutcome | None = None
+    first_cause: str | None = None
+    outcome: str | None = None
+    latency_s: float | None = None
+    t_end: float | None = None
 
     def __init__(self, cid: int, wl: WorkloadRuntime, pod: int, dst: Destination, client_cpu: int,
                  t0: float, measured: bool, on_done: Callable[[Connection], None] | None) -> None:
@@ -72,22 +67,6 @@ class Connection:
         self.t0 = t0
         self.measured = measured
         self.on_done = on_done
-        self.snat = wl.snat
-        self.orig: ConnTuple = ConnTuple(0, "", 0, "", 0)
-        self.isn = 0
-        self.schedule: SynSchedule | None = None
-        self.syns = 0
-        self.lost = 0
-        self.tries = 0
-        self.answered = 0
-        self.retry_pending = False
-        self.entry: Entry | None = None
-        self.nat_port: int | None = None
-        self.nat_outcome: NatOutcome | None = None
-        self.first_cause: str | None = None
-        self.outcome: str | None = None
-        self.latency_s: float | None = None
-        self.t_end: float | None = None
 
 
 class Packet:
@@ -124,7 +103,7 @@ class Series:
 class Recorder:
     """Collects counts and one record per measured connection."""
 
-    def __init__(self, warmup_s: float) -> None:
+    def __init__(self, warmup_s: float, duration_s: float = 0.0) -> None:
         self.warmup_s = warmup_s
         self.rows: list[tuple[Any, ...]] = []
         self.active: dict[int, Connection] = {}
@@ -133,10 +112,17 @@ class Recorder:
         self.lost = {"syn": 0, "query": 0}
         self.drop_causes: dict[str, int] = dict.fromkeys((*CAUSES, "table-full"), 0)
         self.series = Series()
+        # preallocated for the run (bump() still extends it if a time falls beyond)
+        self._new_per_s = self.series.new_connections
+        self._new_per_s.extend([0] * (int(duration_s) + 1))
 
     def started(self, conn: Connection) -> None:
         """A connection began (its pod port is chosen)."""
-        self.series.bump("new_connections", int(conn.t0))
+        second = int(conn.t0)
+        if second < len(self._new_per_s):
+            self._new_per_s[second] += 1
+        else:
+            self.series.bump("new_connections", second)
         if conn.measured:
             self.active[conn.id] = conn
 

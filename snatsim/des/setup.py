@@ -40,7 +40,7 @@ class PortInUseError(SnatsimError):
 class Destination:
     """A destination of one workload, with its index for records."""
 
-    __slots__ = ("address", "index", "ip", "port", "weight")
+    __slots__ = ("address", "index", "ip", "key", "port", "weight")
 
     def __init__(self, index: int, ip: str, port: int, weight: float) -> None:
         self.index = index
@@ -48,6 +48,7 @@ class Destination:
         self.port = port
         self.weight = weight
         self.address = f"{ip}:{port}"
+        self.key = (ip, port)
 
 
 class WorkloadRuntime:
@@ -74,6 +75,8 @@ class WorkloadRuntime:
         self.uniform = Draws(rng)
         weights = np.array([d.weight for d in self.destinations], dtype=float)
         self._cum = (np.cumsum(weights) / weights.sum()).tolist()
+        # the destination when there is only one (callers skip pick_destination), else None
+        self.only_destination = self.destinations[0] if len(self.destinations) == 1 else None
         self.clients: list[Client] = []
 
     def pick_destination(self) -> Destination:
@@ -122,14 +125,16 @@ class Pod:
                 if port not in self._udp:
                     self._udp.add(port)
                     return port
-        busy = self._tcp.setdefault((dst.ip, dst.port), {})
-        if len(busy) > 4096:
-            for p in [p for p, until in busy.items() if until <= now_s]:
-                del busy[p]
+        until = self._tcp.get(dst.key)  # local port -> busy until
+        if until is None:
+            until = self._tcp[dst.key] = {}
+        elif len(until) > 4096:
+            for p in [p for p, t in until.items() if t <= now_s]:
+                del until[p]
         port = self.chooser.choose(
-            self.ip, dst.ip, dst.port, now_s, lambda p: busy.get(p, 0.0) > now_s, draws
+            self.ip, dst.ip, dst.port, now_s, lambda p: until.get(p, 0.0) > now_s, draws
         )
-        busy[port] = _OPEN
+        until[port] = _OPEN
         return port
 
     def release(self, orig: ConnTuple, until_s: float) -> None:
@@ -182,8 +187,9 @@ class NodeSetup:
         node = scenario.node
         self.cpus = node.cpus
         self.steering = node.steering
-        window_us = node.nat_to_confirm_us.sampler(rng["timing"])
-        self.window_s: Callable[[], float] = lambda: window_us() * 1e-6
+        self.window_s: Callable[[], float] = node.nat_to_confirm_us.sampler(
+            rng["timing"], scale=1e-6
+        )
         self.rtt_s: Callable[[], float] = scenario.network.rtt_s.sampler(rng["timing"])
 
         ct = scenario.conntrack

@@ -159,7 +159,10 @@ class ConnectPortChooser:
     ) -> tuple[int, int]:
         """``(table index, start offset)`` of spec §8; index -1 means the P0/P1 hint."""
         mode = self._mode
-        po = self._hash(saddr, daddr, dport, int(now_s // _RESALT_S) if mode == 3 else 0)
+        bucket = int(now_s // _RESALT_S) if mode == 3 else 0
+        po = self._memo.get((saddr, daddr, dport, bucket))  # the memo, read without a call
+        if po is None:
+            po = self._hash(saddr, daddr, dport, bucket)
         if mode == 3:
             idx = po & 0xFFFF
             off = ((self._table.get(idx, 0) + (po >> 32)) & _M32) % n
@@ -233,7 +236,10 @@ class ConnectPortChooser:
             Every scanned port is in use (EADDRNOTAVAIL). With an odd number of ports in the range
             the kernel scans one port fewer (which one depends on the start), and so does this.
         """
-        lo, end, n, step = self._geometry(socket_range)
+        if socket_range is None:  # inline _geometry: this is once per connect()
+            lo, end, n, step = self.lo, self.hi + 1, self._n, self._step
+        else:
+            lo, end, n, step = self._geometry(socket_range)
         idx, off = self._start(saddr, daddr, dport, now_s, n, step)
         for _parity_pass in (0, 1):
             p = lo + off

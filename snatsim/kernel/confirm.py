@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from snatsim.kernel.conntrack import TCP, ConntrackTable, Entry
+from snatsim.kernel.conntrack import DYING, TCP, ConntrackTable, Entry
 from snatsim.kernel.eras import ConfirmEra
 
 
@@ -51,12 +51,16 @@ def confirm(table: ConntrackTable, ct: Entry, now_s: float, era: ConfirmEra) -> 
     used-check on the same tuple has already collected them).
     """
     stats = table.stats
-    if ct.dying:
+    if ct.status & DYING:
         return _drop(table, ct, era)
-    winner = table.find(ct.orig, now_s)
-    clash_on_orig = winner is not None
-    if winner is None:
-        winner = table.find(ct.reply, now_s)
+    raw = table.raw_lookup
+    winner = None
+    clash_on_orig = False
+    if raw(ct.orig) is not None or raw(ct.reply) is not None:  # else nothing can clash: skip finds
+        winner = table.find(ct.orig, now_s)
+        clash_on_orig = winner is not None
+        if winner is None:
+            winner = table.find(ct.reply, now_s)
     if winner is None:
         table.insert(ct, now_s)
         if era == ConfirmEra.C0:

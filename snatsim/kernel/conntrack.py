@@ -25,6 +25,8 @@ from enum import IntEnum
 from snatsim.kernel.timeouts import TcpTimeouts, UdpTimeouts
 from snatsim.kernel.tuples import ConnTuple, Proto
 
+_new = tuple.__new__  # fast ConnTuple construction (see snatsim.kernel.tuples)
+
 TCP = int(Proto.TCP)
 UDP = int(Proto.UDP)
 
@@ -43,14 +45,21 @@ class TcpState(IntEnum):
     CLOSE = 8
 
 
+# ct->status bits (the kernel's IPS_* flags, reduced); hot paths test them directly
+CONFIRMED, ASSURED, NAT_DONE, SRC_NAT, NAT_CLASH, FIXED_TIMEOUT, DYING = 1, 2, 4, 8, 16, 32, 64
+_SYN_SENT = TcpState.SYN_SENT
+_TIME_WAIT = TcpState.TIME_WAIT
+_NONE = TcpState.NONE
+
+
 def _status_bit(bit: int, doc: str) -> property:
-    """A boolean view of one bit of ``Entry._status`` (like the kernel's ``ct->status``)."""
+    """A boolean view of one bit of ``Entry.status`` (like the kernel's ``ct->status``)."""
 
     def get(self: Entry) -> bool:
-        return bool(self._status & bit)
+        return bool(self.status & bit)
 
     def set_(self: Entry, value: bool) -> None:
-        self._status = self._status | bit if value else self._status & ~bit
+        self.status = self.status | bit if value else self.status & ~bit
 
     return property(get, set_, doc=doc)
 
@@ -63,23 +72,23 @@ class Entry:
     entry small.
     """
 
-    __slots__ = ("_status", "expires_s", "gc_at", "orig", "reply", "seq_end", "state")
+    __slots__ = ("expires_s", "gc_at", "orig", "reply", "seq_end", "state", "status")
 
-    confirmed = _status_bit(1, "in the hash: visible to lookups (IPS_CONFIRMED)")
-    assured = _status_bit(2, "seen both ways, past the handshake (IPS_ASSURED)")
-    nat_done = _status_bit(4, "a NAT binding, possibly a null one, was set up (IPS_NAT_DONE_MASK)")
-    snat = _status_bit(8, "the source was rewritten (IPS_SRC_NAT)")
-    nat_clash = _status_bit(16, "reply-only clash entry (IPS_NAT_CLASH), spec §6.2")
-    fixed_timeout = _status_bit(32, "timeout never refreshed (IPS_FIXED_TIMEOUT)")
-    dying = _status_bit(64, "killed or being destroyed (IPS_DYING)")
+    confirmed = _status_bit(CONFIRMED, "in the hash: visible to lookups (IPS_CONFIRMED)")
+    assured = _status_bit(ASSURED, "seen both ways, past the handshake (IPS_ASSURED)")
+    nat_done = _status_bit(NAT_DONE, "a NAT binding, possibly null, was set up (IPS_NAT_DONE_MASK)")
+    snat = _status_bit(SRC_NAT, "the source was rewritten (IPS_SRC_NAT)")
+    nat_clash = _status_bit(NAT_CLASH, "reply-only clash entry (IPS_NAT_CLASH), spec §6.2")
+    fixed_timeout = _status_bit(FIXED_TIMEOUT, "timeout never refreshed (IPS_FIXED_TIMEOUT)")
+    dying = _status_bit(DYING, "killed or being destroyed (IPS_DYING)")
 
     def __init__(self, orig: ConnTuple, *, seq_end: int = 0) -> None:
         self.orig = orig
-        self.reply = orig.inverted()
-        self.state = TcpState.SYN_SENT if orig.proto == TCP else TcpState.NONE
+        self.reply = _new(ConnTuple, (orig[0], orig[3], orig[4], orig[1], orig[2]))
+        self.state = _SYN_SENT if orig[0] == TCP else _NONE
         self.expires_s = 0.0
         self.gc_at = -1  # the GC wheel slot (second) holding this entry's earliest record
-        self._status = 0
+        self.status = 0
         self.seq_end = seq_end & 0xFFFFFFFF
 
     @property
@@ -145,8 +154,8 @@ class ConntrackTable:
         self._hash: dict[ConnTuple, Entry] = {}
         # the raw hash lookup (no expiry or confirm checks): a None answer means "free" for sure
         self.raw_lookup = self._hash.get
-        # by-source index: proto -> source ip -> source port -> entry (or entries, oldest first)
-        self._bysource: dict[int, dict[str, dict[int, Entry | list[Entry]]]] = {}
+        # by-source index: (proto, source ip, source port) -> entry (or entries, oldest first)
+        self._bysource: dict[tuple[int, str, int], Entry | list[Entry]] = {}
         self._unassured: dict[Entry, None] = {}  # insertion-ordered, for early drop
         self._wheel: dict[int, list[Entry]] = {}  # GC timer wheel: expiry second -> entries
         self._wheel_slots: list[int] = []  # heap of the wheel's occupied seconds
@@ -173,7 +182,7 @@ class ConntrackTable:
     def find(self, t: ConnTuple, now_s: float) -> Entry | None:
         """The confirmed, unexpired entry holding tuple ``t`` in either direction (GCs expired)."""
         e = self._hash.get(t)
-        if e is not None and e.expires_s <= now_s and not e.dying:
+        if e is not None and e.expires_s <= now_s and not e.status & DYING:
             self.destroy(e)
             return None
         return e
@@ -185,8 +194,10 @@ class ConntrackTable:
         TCP tracker kills the old entry and the packet starts a fresh one (``nf_conntrack_proto_tcp``
         "reopen"; not in the spec, read from the tracker's state table [I]). Then None is returned.
         """
+        if t not in self._hash:
+            return None
         e = self.find(t, now_s)
-        if e is not None and t.proto == TCP and e.state >= TcpState.TIME_WAIT:
+        if e is not None and t[0] == TCP and e.state >= _TIME_WAIT:
             self.destroy(e)
             return None
         return e
@@ -227,42 +238,51 @@ class ConntrackTable:
 
     def bysource(self, proto: int, src_ip: str, src_port: int) -> list[Entry]:
         """Entries NATed from the same source (``find_appropriate_src``), newest first."""
-        found = self._bysource.get(proto, {}).get(src_ip, {}).get(src_port)
+        found = self._bysource.get((proto, src_ip, src_port))
         if found is None:
             return []
         return found[::-1] if isinstance(found, list) else [found]
 
+    def has_bysource(self, orig: ConnTuple) -> bool:
+        """Is any entry indexed under ``orig``'s source? (a cheap test before :meth:`bysource`)."""
+        return orig[:3] in self._bysource
+
     def add_bysource(self, e: Entry) -> None:
         """Index ``e`` by its original source; done at NAT setup, before confirm (spec §3.2 step 2)."""
-        o = e.orig
-        ports = self._bysource.setdefault(o.proto, {}).setdefault(o.src_ip, {})
-        found = ports.get(o.src_port)
+        key = e.orig[:3]
+        found = self._bysource.get(key)
         if found is None:
-            ports[o.src_port] = e
+            self._bysource[key] = e
         elif isinstance(found, list):
             found.append(e)
         else:
-            ports[o.src_port] = [found, e]
+            self._bysource[key] = [found, e]
 
     def timeout_for(self, e: Entry) -> float:
         """Timeout for the entry's current state (spec §10)."""
-        if e.nat_clash:
+        if e.status & NAT_CLASH:
             return self.udp_timeouts.nat_clash_s
-        if e.orig.proto == TCP:
+        if e.orig[0] == TCP:
             return self._tcp_timeout[e.state]
-        return self.udp_timeouts.stream_s if e.assured else self.udp_timeouts.unreplied_s
+        return self.udp_timeouts.stream_s if e.status & ASSURED else self.udp_timeouts.unreplied_s
 
     def insert(self, e: Entry, now_s: float, *, reply_only: bool = False) -> None:
         """Hash ``e`` (both directions, or the reply only) and start its timeout."""
-        e.confirmed = True
-        e.expires_s = now_s + self.timeout_for(e)
+        status = e.status = e.status | CONFIRMED
+        e.expires_s = now_s + (
+            self._tcp_timeout[e.state] if e.orig[0] == TCP and not status & NAT_CLASH
+            else self.timeout_for(e)
+        )
+        h = self._hash
+        r = e.reply
         if not reply_only:
-            self._hash[e.orig] = e
-        self._hash[e.reply] = e
+            h[e.orig] = e
+        h[r] = e
         self.count += 1
-        key = self._destination_key(e)
-        self._per_destination[key] = self._per_destination.get(key, 0) + 1
-        if not e.assured:
+        key = (r[0], r[3], r[1], r[2])  # (proto, nat ip, dst ip, dst port)
+        per = self._per_destination
+        per[key] = per.get(key, 0) + 1
+        if not status & ASSURED:
             self._unassured[e] = None
         self._push_expiry(e)
 
@@ -271,47 +291,55 @@ class ConntrackTable:
     ) -> None:
         """Move ``e`` to a new TCP state (or refresh a UDP entry) and restart its timeout."""
         e.state = state
-        if assured is not None and assured != e.assured:
-            e.assured = assured
+        status = e.status
+        if assured is not None and assured != bool(status & ASSURED):
             if assured:
+                e.status = status = status | ASSURED
                 self._unassured.pop(e, None)
-        if not e.fixed_timeout:
-            e.expires_s = now_s + self.timeout_for(e)
-            if e.confirmed and int(e.expires_s) < e.gc_at:
+            else:
+                e.status = status = status & ~ASSURED
+        if not status & FIXED_TIMEOUT:
+            e.expires_s = expires = now_s + (
+                self._tcp_timeout[state] if e.orig[0] == TCP and not status & NAT_CLASH
+                else self.timeout_for(e)
+            )
+            if status & CONFIRMED and int(expires) < e.gc_at:
                 self._push_expiry(e)  # a later expiry is picked up when the old record is due
 
     def destroy(self, e: Entry) -> None:
         """Remove ``e`` from the hash and the by-source index (``nf_ct_kill`` + cleanup)."""
-        if e.confirmed and self._hash.get(e.reply) is e:
-            del self._hash[e.reply]
-            if self._hash.get(e.orig) is e:
-                del self._hash[e.orig]
+        h = self._hash
+        r = e.reply
+        if e.status & CONFIRMED and h.get(r) is e:
+            del h[r]
+            o = e.orig
+            if h.get(o) is e:
+                del h[o]
             self.count -= 1
-            key = self._destination_key(e)
-            left = self._per_destination[key] - 1
+            key = (r[0], r[3], r[1], r[2])
+            per = self._per_destination
+            left = per[key] - 1
             if left:
-                self._per_destination[key] = left
+                per[key] = left
             else:
-                del self._per_destination[key]
-            self._unassured.pop(e, None)
-        e.dying = True
-        o = e.orig
-        ports = self._bysource.get(o.proto, {}).get(o.src_ip)
-        if ports is not None:
-            found = ports.get(o.src_port)
-            if found is e:
-                del ports[o.src_port]
-            elif isinstance(found, list) and e in found:
-                found.remove(e)
-                if len(found) == 1:
-                    ports[o.src_port] = found[0]
-            if not ports:
-                del self._bysource[o.proto][o.src_ip]
+                del per[key]
+            if not e.status & ASSURED:
+                self._unassured.pop(e, None)
+        e.status |= DYING
+        key3 = e.orig[:3]
+        bysource = self._bysource
+        found = bysource.get(key3)
+        if found is e:
+            del bysource[key3]
+        elif isinstance(found, list) and e in found:
+            found.remove(e)
+            if len(found) == 1:
+                bysource[key3] = found[0]
 
     def early_drop(self) -> bool:
         """Evict one non-ASSURED confirmed entry to make room (spec §10; approximation, see module)."""
         for e in self._unassured:
-            if not e.dying:
+            if not e.status & DYING:
                 self.destroy(e)
                 self.stats.early_drop += 1
                 return True
@@ -343,7 +371,7 @@ class ConntrackTable:
             slot = heapq.heappop(slots)
             kept: list[Entry] = []
             for e in wheel.pop(slot):
-                if not e.confirmed or e.dying or e.gc_at != slot:
+                if e.status & (CONFIRMED | DYING) != CONFIRMED or e.gc_at != slot:
                     continue  # dead entry, or a stale record
                 if e.expires_s <= now_s:
                     self.destroy(e)
@@ -376,11 +404,6 @@ class ConntrackTable:
 
     def __contains__(self, t: object) -> bool:
         return t in self._hash
-
-    @staticmethod
-    def _destination_key(e: Entry) -> tuple[int, str, str, int]:
-        r = e.reply  # reply: dst -> nat ip:port
-        return (r.proto, r.dst_ip, r.src_ip, r.src_port)
 
     def _push_expiry(self, e: Entry) -> None:
         """File ``e`` in the GC wheel slot of its expiry second."""

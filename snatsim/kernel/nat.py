@@ -11,7 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from snatsim.kernel.conntrack import TCP, ConntrackTable, Entry, TcpState, seq_after
+from snatsim.kernel.conntrack import (
+    NAT_DONE,
+    SRC_NAT,
+    TCP,
+    ConntrackTable,
+    Entry,
+    TcpState,
+    seq_after,
+)
 from snatsim.kernel.eras import NatEra
 from snatsim.kernel.hashing import jhash2, keyed_hash32
 from snatsim.kernel.tuples import PORTS, ConnTuple, ip_to_int
@@ -77,22 +85,36 @@ class NatResult:
     ``probes`` counts port candidates tried by the search; ``busy_probes`` how many of them were
     busy; ``evicted`` lists entries removed by 6.5+ eviction; ``evict_refused`` counts closing
     (TIME_WAIT/CLOSE) SNAT entries whose eviction the sequence test refused (spec §5.3, §16.1).
+    Fields other than ``tuple`` and ``outcome`` keep their class defaults unless set (one object
+    per NAT decision, so it is kept cheap).
     """
 
-    __slots__ = (
-        "busy_probes", "evict_refused", "evicted", "outcome", "probes", "reply", "rounds", "tuple",
-    )
+    probes = 0
+    busy_probes = 0
+    rounds = 0
+    evict_refused = 0
+    reply: ConnTuple | None = None  # the chosen tuple's inverse, when already built
+    _evicted: list[Entry] | None = None
 
     def __init__(self, chosen: ConnTuple, outcome: NatOutcome, *, probes: int = 0,
                  busy_probes: int = 0, rounds: int = 0) -> None:
         self.tuple = chosen
         self.outcome = outcome
-        self.probes = probes
-        self.busy_probes = busy_probes
-        self.rounds = rounds
-        self.evict_refused = 0
-        self.evicted: list[Entry] = []
-        self.reply: ConnTuple | None = None  # the chosen tuple's inverse, when already built
+        if probes or busy_probes or rounds:
+            self.probes = probes
+            self.busy_probes = busy_probes
+            self.rounds = rounds
+
+    @property
+    def evicted(self) -> list[Entry]:
+        """Entries removed by 6.5+ eviction during this decision (oldest first)."""
+        return self._evicted if self._evicted is not None else []
+
+    def add_evicted(self, e: Entry) -> None:
+        """Record an entry this decision evicted."""
+        if self._evicted is None:
+            self._evicted = []
+        self._evicted.append(e)
 
     @property
     def port(self) -> int:
@@ -123,28 +145,36 @@ class SnatAllocator:
         self.range = nat_range
         self.secret = secret
         self.rover: dict[int, int] = {}
+        self._preserve = not nat_range.random_any  # steps 1 and 3 run (spec §4.2)
+        self._only_ip = nat_range.ips[0] if len(nat_range.ips) == 1 else None
 
     # ------------------------------------------------------------------ nf_nat_setup_info
     def setup(self, ct: Entry, table: ConntrackTable, now_s: float, draws: Draws) -> NatResult:
         """Choose the source for ``ct`` and record it: rewrite the reply tuple, index by source."""
         result = self.get_unique_tuple(ct, table, now_s, draws)
         new = result.tuple
-        ct.nat_done = True
         if new != ct.orig:
             ct.reply = result.reply or new.inverted()
-            ct.snat = True
+            ct.status |= NAT_DONE | SRC_NAT
+        else:
+            ct.status |= NAT_DONE
         table.add_bysource(ct)
         return result
 
     def get_unique_tuple(
         self, ct: Entry, table: ConntrackTable, now_s: float, draws: Draws
     ) -> NatResult:
-        """``get_unique_tuple`` for SNAT, spec §4.2 (steps 1-4)."""
+        """``get_unique_tuple`` for SNAT, spec §4.2 (steps 1-4).
+
+        A used-check whose reply tuple is not in the hash at all is answered without calling
+        :meth:`ConntrackTable.tuple_taken` (a miss there means "free"; same answer, fewer calls).
+        """
         rng = self.range
         orig = ct.orig
-        if not rng.random_any:
+        proto, src_ip, src_port, dst_ip, dst_port = orig
+        if self._preserve:
             # step 1: keep the original tuple, or reuse the mapping of the same socket
-            if rng.ip_in_range(orig.src_ip) and rng.port_in_range(orig.src_port):
+            if src_ip in rng.ips and rng.port_in_range(src_port):
                 busy = (
                     table.used_new(orig, ct, now_s)
                     if self.era >= NatEra.A4
@@ -152,8 +182,8 @@ class SnatAllocator:
                 )
                 if not busy:
                     return NatResult(orig, NatOutcome.PRESERVED)
-            else:
-                for other in table.bysource(orig.proto, orig.src_ip, orig.src_port):
+            elif table.has_bysource(orig):
+                for other in table.bysource(proto, src_ip, src_port):
                     mapped = other.nat_tuple
                     cand = orig.with_source(mapped.src_ip, mapped.src_port)
                     if rng.ip_in_range(cand.src_ip) and rng.port_in_range(cand.src_port):
@@ -161,19 +191,25 @@ class SnatAllocator:
                             return NatResult(cand, NatOutcome.BYSOURCE)
                         break
         # step 2: the NAT address
-        cand = orig.with_source(self.pick_ip(orig), orig.src_port)
+        ip = self._only_ip or self.pick_ip(orig)
+        cand = _new(ConnTuple, (proto, ip, src_port, dst_ip, dst_port))
         # step 3: port preservation
-        if not rng.random_any:
-            if rng.ports is not None:
-                if rng.port_in_range(cand.src_port):
-                    if rng.ports[0] == rng.ports[1]:
+        if self._preserve:
+            ports = rng.ports
+            if ports is not None:
+                if ports[0] <= src_port <= ports[1]:
+                    if ports[0] == ports[1]:
                         # a one-port range keeps the port even if busy
                         busy = table.find(cand.inverted(), now_s) is not None
                         return NatResult(cand, NatOutcome.GAVE_UP if busy else NatOutcome.PORT_KEPT)
                     if not table.used(cand, ct, now_s):
                         return NatResult(cand, NatOutcome.PORT_KEPT)
-            elif not table.used(cand, ct, now_s):
-                return NatResult(cand, NatOutcome.PORT_KEPT)
+            else:
+                reply = _new(ConnTuple, (proto, dst_ip, dst_port, ip, src_port))
+                if table.raw_lookup(reply) is None or not table.tuple_taken(reply, ct, now_s):
+                    result = NatResult(cand, NatOutcome.PORT_KEPT)
+                    result.reply = reply
+                    return result
         # step 4: search
         if self.era == NatEra.A1:
             return self._search_rover(cand, ct, table, now_s, draws)
@@ -298,7 +334,7 @@ class SnatAllocator:
         ):
             if seq_after(ct.seq_end, old.seq_end):
                 table.destroy(old)
-                result.evicted.append(old)
+                result.add_evicted(old)
                 return False
             result.evict_refused += 1
         return True
