@@ -72,6 +72,10 @@ class WorkloadRuntime:
         self.hold_s = cfg.hold_s.sampler(rng)
         self.think_s = cfg.think_time_s.sampler(rng)
         self.jitter_s = cfg.jitter_s.sampler(rng)
+        # how long an established connection stays open: its requests' hold times added up
+        self.lifetime_s: Callable[[], float] = (
+            self.hold_s if self.requests == 1 else self._lifetime_s
+        )
         self.uniform = Draws(rng)
         weights = np.array([d.weight for d in self.destinations], dtype=float)
         self._cum = (np.cumsum(weights) / weights.sum()).tolist()
@@ -89,10 +93,7 @@ class WorkloadRuntime:
                 return d
         return self.destinations[-1]
 
-    def lifetime_s(self) -> float:
-        """How long an established connection stays open: its requests' hold times added up."""
-        if self.requests == 1:
-            return self.hold_s()
+    def _lifetime_s(self) -> float:
         return sum(self.hold_s() for _ in range(self.requests))
 
 

@@ -63,9 +63,11 @@ class _Poisson:
         self.node.at(now + gap, self.fire, None)
 
     def fire(self, _: object, now: float) -> None:
-        clients = self.wl.clients
-        client = clients[self.wl.uniform.below(self.n)] if self.n > 1 else clients[0]
-        self.schedule_next(now)
+        wl = self.wl
+        client = wl.clients[wl.uniform.below(self.n)] if self.n > 1 else wl.clients[0]
+        # schedule_next(now), inlined (once per connection)
+        gap = -math.log(1.0 - wl.uniform.uniform()) * self.mean_gap_s
+        self.node.at(now + gap, self.fire, None)
         self.node.connect(client, now)
 
 

@@ -284,14 +284,17 @@ class SnatAllocator:
         taken = table.tuple_taken
         result = NatResult(cand, NatOutcome.SEARCHED)
         probes = busy = 0
+        port = 0
         while True:
             off = draws.u16()
             result.rounds += 1
             for i in range(attempts):
                 port = PORTS[lo + off % size]
                 probes += 1
-                reply = _new(ConnTuple, (proto, dst_ip, dst_port, src_ip, port))
-                if holder(reply) is not None:
+                # a plain tuple hashes and compares like the ConnTuple it stands for
+                key = (proto, dst_ip, dst_port, src_ip, port)
+                if holder(key) is not None:
+                    reply = _new(ConnTuple, key)
                     if harder and attempts - i <= EVICT_THRESHOLD:
                         in_use = self._used_or_evict(reply, ct, table, now_s, result)
                     else:
@@ -300,17 +303,16 @@ class SnatAllocator:
                         busy += 1
                         off = (off + 1) & 0xFFFF
                         continue
-                result.tuple = reply.inverted()
-                result.reply = reply
-                result.probes, result.busy_probes = probes, busy
-                return result
-            if attempts >= size or attempts < 16:
-                result.tuple = reply.inverted()
-                result.reply = reply
-                result.probes, result.busy_probes = probes, busy
-                result.outcome = NatOutcome.GAVE_UP
-                return result
-            attempts //= 2
+                break
+            else:
+                if attempts < size and attempts >= 16:
+                    attempts //= 2
+                    continue
+                result.outcome = NatOutcome.GAVE_UP  # keeps the last (busy) candidate
+            result.tuple = _new(ConnTuple, (proto, src_ip, port, dst_ip, dst_port))
+            result.reply = _new(ConnTuple, (proto, dst_ip, dst_port, src_ip, port))
+            result.probes, result.busy_probes = probes, busy
+            return result
 
     def _used_or_evict(
         self, reply: ConnTuple, ct: Entry, table: ConntrackTable, now_s: float, result: NatResult
