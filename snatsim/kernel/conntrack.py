@@ -151,7 +151,8 @@ class ConntrackTable:
         self.udp_timeouts = udp_timeouts or UdpTimeouts()
         self.same_origin_free = same_origin_free
         self.stats = ConntrackStats()
-        self._hash: dict[ConnTuple, Entry] = {}
+        # keyed by ConnTuple; a plain 5-tuple of the same values finds the same entry
+        self._hash: dict[tuple[int, str, int, str, int], Entry] = {}
         # the raw hash lookup (no expiry or confirm checks): a None answer means "free" for sure
         self.raw_lookup = self._hash.get
         # by-source index: (proto, source ip, source port) -> entry (or entries, oldest first)
