@@ -5,9 +5,25 @@ The CLI turns any :class:`SnatsimError` into one readable line and a non-zero ex
 
 from __future__ import annotations
 
+from typing import Any
+
+
+def _rebuild(cls: type[SnatsimError], args: tuple[Any, ...], state: dict[str, Any]) -> SnatsimError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class SnatsimError(Exception):
-    """Base class of every error snatsim raises on purpose."""
+    """Base class of every error snatsim raises on purpose.
+
+    Picklable whatever a subclass's constructor takes (errors cross process boundaries in sweeps):
+    it is rebuilt from its message arguments and attributes, not by calling ``__init__`` again.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
 
 
 class ConfigError(SnatsimError, ValueError):

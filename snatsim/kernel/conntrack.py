@@ -311,11 +311,13 @@ class ConntrackTable:
         """Remove ``e`` from the hash and the by-source index (``nf_ct_kill`` + cleanup)."""
         h = self._hash
         r = e.reply
-        if e.status & CONFIRMED and h.get(r) is e:
-            del h[r]
-            o = e.orig
-            if h.get(o) is e:
-                del h[o]
+        held = h.pop(r, None) if e.status & CONFIRMED else None
+        if held is not None and held is not e:
+            h[r] = held  # the slot belongs to another entry (e was already removed): put it back
+        elif held is not None:
+            held = h.pop(e.orig, None)
+            if held is not None and held is not e:
+                h[e.orig] = held  # reply-only entry, or the orig slot is another entry's
             self.count -= 1
             key = (r[0], r[3], r[1], r[2])
             per = self._per_destination
@@ -329,13 +331,12 @@ class ConntrackTable:
         e.status |= DYING
         key3 = e.orig[:3]
         bysource = self._bysource
-        found = bysource.get(key3)
-        if found is e:
-            del bysource[key3]
-        elif isinstance(found, list) and e in found:
+        found = bysource.pop(key3, None)
+        if found is None or found is e:
+            return
+        if isinstance(found, list) and e in found:
             found.remove(e)
-            if len(found) == 1:
-                bysource[key3] = found[0]
+        bysource[key3] = found[0] if isinstance(found, list) and len(found) == 1 else found
 
     def early_drop(self) -> bool:
         """Evict one non-ASSURED confirmed entry to make room (spec §10; approximation, see module)."""
