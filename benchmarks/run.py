@@ -6,7 +6,8 @@ absolute numbers depend on the machine. See ``benchmarks/README.md`` for the lat
 
 Measured:
 
-1. DES throughput on ``configs/default.toml``: simulated connections per wall-second, one core.
+1. DES throughput on ``configs/default.toml``: simulated connections per wall-second, one core,
+   next to the floor of ``benchmarks/floor.py`` (the same work without the modelling), same run.
 2. Cost per connection as a destination's SNAT window fills: the same workload at ~1 % and ~90 %
    occupancy of a 10,000-port ``--to-ports`` window (occupancy set by the TIME_WAIT timeout), as
    wall time per connection of the whole DES and as time per ``get_unique_tuple`` call alone.
@@ -29,6 +30,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from floor import Floor  # noqa: E402
 
 from snatsim.config import load_scenario  # noqa: E402
 from snatsim.des import simulate  # noqa: E402
@@ -44,20 +48,28 @@ DST = ("203.0.113.10", 443)
 
 
 def des_throughput(duration_s: float) -> dict[str, Any]:
-    """Connections per wall-second on configs/default.toml (best of two runs)."""
+    """Connections per wall-second on configs/default.toml, and of the floor (best of two each).
+
+    The model and the floor (``benchmarks/floor.py``: the same per-connection work without the
+    modelling) run alternately, so their ratio is measured under the same machine conditions.
+    """
     scenario = load_scenario(ROOT / "configs/default.toml", [f"simulation.duration_s={duration_s}"])
-    best = None
+    best: dict[str, Any] | None = None
+    floor_best = 0.0
     for _ in range(2):
         t0 = time.perf_counter()
         result = simulate(scenario)
         wall = time.perf_counter() - t0
-        n = len(result.rows)
         started = sum(result.series.new_connections)
         rate = started / wall
         if best is None or rate > best["connections_per_wall_s"]:
-            best = {"connections": started, "measured_rows": n, "wall_s": wall,
+            best = {"connections": started, "measured_rows": len(result.rows), "wall_s": wall,
                     "connections_per_wall_s": rate}
+        floor_run = Floor().run(duration_s)
+        floor_best = max(floor_best, floor_run["rows"] / floor_run["wall_s"])
     assert best is not None
+    best["floor_connections_per_wall_s"] = floor_best
+    best["floor_over_model"] = floor_best / best["connections_per_wall_s"]
     return best
 
 
@@ -167,6 +179,9 @@ def main() -> None:
     print("| --- | --- |")
     print(f"| DES on configs/default.toml ({t['connections']:,} connections) | "
           f"{t['connections_per_wall_s']:,.0f} connections / wall-second |")
+    print(f"| floor (benchmarks/floor.py), same run | "
+          f"{t['floor_connections_per_wall_s']:,.0f} connections / wall-second "
+          f"(floor / model {t['floor_over_model']:.2f}) |")
     print(f"| DES wall time per SYN, window 1 % → 90 % full "
           f"(measured {w['measured_occupancy']['low']:.1%} → {w['measured_occupancy']['high']:.1%}) | "
           f"{w['des_us_per_syn']['low']:.1f} → {w['des_us_per_syn']['high']:.1f} µs "
