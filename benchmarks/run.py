@@ -35,11 +35,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from floor import Floor  # noqa: E402
 
 from snatsim.config import load_scenario  # noqa: E402
-from snatsim.des import simulate  # noqa: E402
 from snatsim.kernel.conntrack import ConntrackTable, Entry, TcpState  # noqa: E402
 from snatsim.kernel.eras import NatEra  # noqa: E402
 from snatsim.kernel.nat import NatRange, SnatAllocator  # noqa: E402
 from snatsim.kernel.tuples import PORTS, ConnTuple  # noqa: E402
+from snatsim.results import simulate  # noqa: E402
 from snatsim.rng import Draws  # noqa: E402
 
 WINDOW = (10_000, 19_999)

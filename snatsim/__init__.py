@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "load_scenario": "snatsim.config",
     "Scenario": "snatsim.config",
-    "simulate": "snatsim.des",
+    "simulate": "snatsim.results",
     "SimulationResult": "snatsim.results",
     "resolve_profile": "snatsim.kernel.profiles",
     "KernelProfile": "snatsim.kernel.profiles",

@@ -1,8 +1,9 @@
-"""Result objects: summaries, provenance, JSON / pandas / files.
+"""Result objects: summaries, provenance, JSON / pandas / files, and :func:`simulate`.
 
 A :class:`SimulationResult` carries the resolved config, seed and library versions, so any summary
 or file written from it can be traced back and re-run. ``summary()`` has the same keys whatever
-engine produced the result (DES now; Monte Carlo and closed forms later).
+engine produced the result (DES now; Monte Carlo and closed forms later): engines hand over a
+:class:`~snatsim.rundata.RunData` and :meth:`SimulationResult.from_run` wraps it.
 """
 
 from __future__ import annotations
@@ -14,17 +15,21 @@ import tempfile
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
 from snatsim import __version__
+from snatsim.rundata import CAUSES, COLUMNS, OUTCOMES, RunData, Series
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pandas as pd
 
     from snatsim.config import Scenario
-    from snatsim.des.records import Series
+    from snatsim.des.trace import Trace
+    from snatsim.rng import SeedLike
 
 DELAY_THRESHOLDS_S = (1.0, 2.0, 3.0)
 PERCENTILES = {"p50": 50.0, "p90": 90.0, "p99": 99.0, "p999": 99.9}
@@ -32,12 +37,6 @@ CONNTRACK_KEYS = (
     "found", "insert", "insert_failed", "drop", "early_drop", "clash_resolve", "chaintoolong",
     "search_restart",
 )
-
-
-def destination_label(key: tuple[int, str, str, int]) -> str:
-    """``"tcp 192.0.2.10 -> 203.0.113.10:443"`` for a (proto, nat ip, dst ip, dst port) key."""
-    proto, nat_ip, dst_ip, dst_port = key
-    return f"{'tcp' if proto == 6 else 'udp'} {nat_ip} -> {dst_ip}:{dst_port}"
 
 
 def library_versions() -> dict[str, str]:
@@ -81,9 +80,36 @@ def proportion_ci95(k: int, n: int) -> list[float] | None:
     return [float(ci.low), float(ci.high)]
 
 
+def simulate(
+    scenario: Scenario,
+    rng: SeedLike = None,
+    *,
+    trace: Trace | IO[str] | str | Path | None = None,
+    progress: Callable[[float, float], None] | None = None,
+) -> SimulationResult:
+    """Simulate ``scenario`` with the SimPy model of a node and return its result.
+
+    Parameters
+    ----------
+    scenario:
+        A validated scenario (see :func:`snatsim.load_scenario`).
+    rng:
+        Seed (int), SeedSequence or Generator. ``None`` uses ``simulation.seed`` (or fresh entropy,
+        recorded in the result's provenance). Same scenario + seed => identical results.
+    trace:
+        Optional teaching trace: a :class:`~snatsim.des.Trace`, an open text stream, or a path for
+        JSON lines.
+    progress:
+        Called as ``progress(simulated_s, duration_s)`` a hundred times during the run.
+    """
+    from snatsim.des import run
+
+    return SimulationResult.from_run(run(scenario, rng, trace=trace, progress=progress))
+
+
 @dataclass
 class SimulationResult:
-    """The outcome of one DES run (see :func:`snatsim.simulate`)."""
+    """The outcome of one run (see :func:`simulate`)."""
 
     scenario: Scenario
     profile: dict[str, str]
@@ -98,11 +124,27 @@ class SimulationResult:
     wall_s: float
     trace: list[dict[str, Any]] | None = None
 
+    @classmethod
+    def from_run(cls, run: RunData) -> SimulationResult:
+        """Wrap an engine's raw run data, adding provenance (config, seed, versions)."""
+        return cls(
+            scenario=run.scenario,
+            profile=run.profile,
+            counters=run.counters,
+            counters_total=run.counters_total,
+            packets_sent=run.packets_sent,
+            packets_dropped=run.packets_dropped,
+            drop_causes=run.drop_causes,
+            rows=run.rows,
+            series=run.series,
+            provenance=provenance(run.scenario, run.seed, run.seed_sequence),
+            wall_s=run.wall_s,
+            trace=run.trace,
+        )
+
     # ------------------------------------------------------------------ summary
     def summary(self) -> dict[str, Any]:
         """Plain-JSON summary of the measured window (connections started after warm-up)."""
-        from snatsim.des.records import COLUMNS, OUTCOMES
-
         sim = self.scenario.simulation
         col = {name: i for i, name in enumerate(COLUMNS)}
         outcome = [r[col["outcome"]] for r in self.rows]
@@ -128,7 +170,7 @@ class SimulationResult:
                 "delayed_ge_1s": sum(1 for x in lat if x >= 1.0),
                 "lost_packets": sum(r[col["lost"]] for r in rows),
             }
-        causes = {c: self.drop_causes.get(c, 0) for c in ("race", "eviction", "exhaustion")}
+        causes = {c: self.drop_causes.get(c, 0) for c in CAUSES}
         return {
             "kernel": self.profile,
             "window": {
@@ -166,10 +208,8 @@ class SimulationResult:
 
     # ------------------------------------------------------------------ tables
     def to_frame(self) -> pd.DataFrame:
-        """One row per measured connection (columns: :data:`snatsim.des.records.COLUMNS`)."""
+        """One row per measured connection (columns: :data:`snatsim.rundata.COLUMNS`)."""
         import pandas as pd
-
-        from snatsim.des.records import COLUMNS
 
         return pd.DataFrame.from_records(self.rows, columns=list(COLUMNS))
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from snatsim.config import Scenario
-from snatsim.des import Trace, simulate
-from snatsim.results import SimulationResult
+from snatsim.des import Trace
+from snatsim.results import SimulationResult, simulate
 
 DST = "203.0.113.10:443"
 RTT_S = 0.002

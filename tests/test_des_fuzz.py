@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from snatsim.config import Scenario
-from snatsim.des import simulate
+from snatsim.results import simulate
 
 VERSIONS = ["3.10", "4.9", "4.14", "4.19", "5.4", "5.10", "6.1", "6.6", "6.12", "6.18"]
 

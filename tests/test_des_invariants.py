@@ -19,9 +19,9 @@ import pandas as pd
 import pytest
 
 from snatsim.config import Scenario, load_scenario
-from snatsim.des import Trace, simulate
+from snatsim.des import Trace
 from snatsim.kernel.eras import ConfirmEra
-from snatsim.results import SimulationResult
+from snatsim.results import SimulationResult, simulate
 
 CONFIGS = sorted((Path(__file__).resolve().parent.parent / "configs").glob("*.toml"))
 SHORT = ("simulation.duration_s=20", "simulation.warmup_s=5")

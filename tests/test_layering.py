@@ -19,11 +19,35 @@ print(json.dumps(sorted(sys.modules)))
 """
 
 
-def loaded_after(*modules: str, walk: bool = False) -> set[str]:
-    """Top-level packages in ``sys.modules`` of a fresh interpreter after importing ``modules``."""
+def modules_after(*modules: str, walk: bool = False) -> set[str]:
+    """Every module in ``sys.modules`` of a fresh interpreter after importing ``modules``."""
     code = _PROBE.format(modules=list(modules), walk=walk)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return {name.split(".")[0] for name in json.loads(out.stdout)}
+    return set(json.loads(out.stdout))
+
+
+def loaded_after(*modules: str, walk: bool = False) -> set[str]:
+    """Top-level packages in ``sys.modules`` of a fresh interpreter after importing ``modules``."""
+    return {name.split(".")[0] for name in modules_after(*modules, walk=walk)}
+
+
+# STYLE.md layers, bottom to top; a module may import only from its own layer or lower ones
+UPPER_LAYERS = {
+    "snatsim.kernel": {"snatsim.des", "snatsim.mc", "snatsim.analytic", "snatsim.results",
+                       "snatsim.sweep", "snatsim.plotting", "snatsim.cli"},
+    "snatsim.rundata": {"snatsim.kernel", "snatsim.des", "snatsim.mc", "snatsim.results",
+                        "snatsim.cli"},
+    "snatsim.des": {"snatsim.results", "snatsim.sweep", "snatsim.plotting", "snatsim.cli"},
+    "snatsim.analytic": {"snatsim.des", "snatsim.results", "snatsim.cli"},
+}
+
+
+@pytest.mark.parametrize("layer", sorted(UPPER_LAYERS))
+def test_no_module_imports_upward(layer: str) -> None:
+    """Importing a layer (every submodule of it) loads nothing from the layers above it."""
+    loaded = modules_after(layer, walk=True)
+    above = {m for m in loaded if any(m == up or m.startswith(up + ".") for up in UPPER_LAYERS[layer])}
+    assert above == set()
 
 
 def test_kernel_layer_imports_no_engine_plotting_or_cli() -> None:

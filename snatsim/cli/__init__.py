@@ -17,7 +17,7 @@ defines ``register(app)`` and imports its heavy dependencies (numpy, simpy, pand
     @handle_errors  # SnatsimError -> "error: <message>" on stderr, exit code 2
     def run(config: Annotated[str, typer.Argument(help="Scenario TOML.")]) -> None:
         '''Run one scenario.'''
-        from snatsim.des import simulate  # heavy import inside the function
+        from snatsim.results import simulate  # heavy import inside the function
         ...
 
 then add the module name to :data:`COMMAND_MODULES` below. ``tests/test_layering.py`` checks that

@@ -55,7 +55,7 @@ def run(
     import sys
 
     from snatsim.config import load_scenario
-    from snatsim.des import simulate
+    from snatsim.results import simulate
 
     overrides = list(set_ or [])
     if seed is not None:

@@ -1,6 +1,7 @@
 """The SimPy model of one node (the only package that imports simpy).
 
-:func:`simulate` runs a :class:`~snatsim.config.Scenario` and returns a
+:func:`run` simulates a :class:`~snatsim.config.Scenario` and returns its raw
+:class:`~snatsim.rundata.RunData`; users call :func:`snatsim.simulate`, which wraps that in a
 :class:`~snatsim.results.SimulationResult`. See :mod:`snatsim.des.node` for the packet path and
 its documented approximations, :mod:`snatsim.des.workloads` for the arrival processes.
 """
@@ -23,10 +24,10 @@ from snatsim.des.records import Recorder
 from snatsim.des.setup import NodeSetup
 from snatsim.des.trace import Trace
 from snatsim.kernel.conntrack import ConntrackStats
-from snatsim.results import SimulationResult, destination_label, provenance
 from snatsim.rng import SeedLike
+from snatsim.rundata import RunData, destination_label
 
-__all__ = ["Trace", "simulate"]
+__all__ = ["Trace", "run"]
 
 SAMPLE_EVERY_S = 1.0
 
@@ -43,14 +44,14 @@ def _seed_sequence(scenario: Scenario, rng: SeedLike) -> tuple[np.random.SeedSeq
     return np.random.SeedSequence(int(rng)), int(rng)
 
 
-def simulate(
+def run(
     scenario: Scenario,
     rng: SeedLike = None,
     *,
     trace: Trace | IO[str] | str | Path | None = None,
     progress: Callable[[float, float], None] | None = None,
-) -> SimulationResult:
-    """Simulate ``scenario`` and return its result.
+) -> RunData:
+    """Simulate ``scenario`` with the SimPy model and return the raw run data.
 
     Parameters
     ----------
@@ -136,7 +137,7 @@ def simulate(
         col = getattr(series, name)
         del col[n_seconds:]
         col.extend([0] * (n_seconds - len(col)))
-    return SimulationResult(
+    return RunData(
         scenario=scenario,
         profile=profile.to_dict(),
         counters=window,
@@ -146,7 +147,8 @@ def simulate(
         drop_causes=dict(recorder.drop_causes),
         rows=recorder.rows,
         series=series,
-        provenance=provenance(scenario, seed, ss),
+        seed=seed,
+        seed_sequence=ss,
         wall_s=wall_s,
         trace=tracer.records if tracer is not None and tracer.keep else None,
     )

@@ -1,37 +1,24 @@
 """What the model remembers: connections, packets in flight, counts and per-second series.
 
-Definitions used by the summary:
-
-* A connection is *measured* when it started at or after ``warmup_s``.
-* Packet counts (TCP SYNs and UDP queries, kept apart), drops and their causes count packets
-  sent / dropped at or after ``warmup_s`` (the same window as the ``conntrack -S`` counters).
-* The time series covers the whole run, warm-up included, one row per simulated second.
+The record schema (columns, outcomes, causes, the per-second :class:`~snatsim.rundata.Series`) and
+the definitions the summary uses are in :mod:`snatsim.rundata`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from snatsim.kernel.conntrack import Entry
 from snatsim.kernel.nat import NatOutcome, NatResult
 from snatsim.kernel.tuples import ConnTuple
+from snatsim.rundata import CAUSES, Series
 
 if TYPE_CHECKING:
     from snatsim.des.setup import Destination, WorkloadRuntime
     from snatsim.kernel.tcp import SynSchedule
 
-CAUSES = ("race", "eviction", "exhaustion")
-OUTCOMES = ("established", "failed", "app_timeout", "local_error", "in_flight")
-
-# columns of one connection record (see Recorder.finish)
 _NO_TUPLE = ConnTuple(0, "", 0, "", 0)
-
-COLUMNS = (
-    "id", "workload", "pod", "destination", "protocol", "start_s", "end_s", "pod_port", "nat_port",
-    "nat_outcome", "preserved", "syns", "lost", "outcome", "latency_s", "first_drop_cause",
-)
 
 
 class Connection:
@@ -80,24 +67,6 @@ class Packet:
         self.window_s = window_s
         self.entry: Entry | None = None
         self.nat: NatResult | None = None
-
-
-@dataclass
-class Series:
-    """Per-second time series (index = second)."""
-
-    new_connections: list[int] = field(default_factory=list)
-    syn_drops: list[int] = field(default_factory=list)
-    conntrack_entries: list[int] = field(default_factory=list)
-    max_ports_in_use: list[int] = field(default_factory=list)
-    ports_in_use: dict[str, list[int]] = field(default_factory=dict)
-
-    def bump(self, name: str, second: int) -> None:
-        """Add one to ``name`` at ``second``."""
-        col: list[int] = getattr(self, name)
-        while len(col) <= second:
-            col.append(0)
-        col[second] += 1
 
 
 class Recorder:

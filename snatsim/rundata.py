@@ -1,0 +1,83 @@
+"""What a simulation engine hands over: the record schema and the raw data of one run.
+
+Every engine (the SimPy model now; the Monte Carlo core later) fills a :class:`RunData` with rows of
+:data:`COLUMNS` and a :class:`Series`; :mod:`snatsim.results` turns it into a
+:class:`~snatsim.results.SimulationResult` with the same summary keys whatever the engine. This
+module sits below the engines and imports none of them (STYLE.md: one-way layers).
+
+Definitions used by the summary:
+
+* A connection is *measured* when it started at or after ``warmup_s``.
+* Packet counts (TCP SYNs and UDP queries, kept apart), drops and their causes count packets
+  sent / dropped at or after ``warmup_s`` (the same window as the ``conntrack -S`` counters).
+* The time series covers the whole run, warm-up included, one row per simulated second.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from snatsim.config import Scenario
+
+CAUSES = ("race", "eviction", "exhaustion")
+OUTCOMES = ("established", "failed", "app_timeout", "local_error", "in_flight")
+
+# columns of one connection record (see Recorder.finish)
+COLUMNS = (
+    "id", "workload", "pod", "destination", "protocol", "start_s", "end_s", "pod_port", "nat_port",
+    "nat_outcome", "preserved", "syns", "lost", "outcome", "latency_s", "first_drop_cause",
+)
+
+
+
+
+def destination_label(key: tuple[int, str, str, int]) -> str:
+    """``"tcp 192.0.2.10 -> 203.0.113.10:443"`` for a (proto, nat ip, dst ip, dst port) key."""
+    proto, nat_ip, dst_ip, dst_port = key
+    return f"{'tcp' if proto == 6 else 'udp'} {nat_ip} -> {dst_ip}:{dst_port}"
+
+
+@dataclass
+class Series:
+    """Per-second time series (index = second)."""
+
+    new_connections: list[int] = field(default_factory=list)
+    syn_drops: list[int] = field(default_factory=list)
+    conntrack_entries: list[int] = field(default_factory=list)
+    max_ports_in_use: list[int] = field(default_factory=list)
+    ports_in_use: dict[str, list[int]] = field(default_factory=dict)
+
+    def bump(self, name: str, second: int) -> None:
+        """Add one to ``name`` at ``second``."""
+        col: list[int] = getattr(self, name)
+        while len(col) <= second:
+            col.append(0)
+        col[second] += 1
+
+
+@dataclass
+class RunData:
+    """The raw outcome of one run, as an engine produced it.
+
+    ``counters`` are the ``conntrack -S`` counters of the measured window, ``counters_total`` those
+    of the whole run; ``rows`` hold one tuple of :data:`COLUMNS` per measured connection.
+    ``seed`` is the integer seed given (None if none was), ``seed_sequence`` the run's root.
+    """
+
+    scenario: Scenario
+    profile: dict[str, str]
+    counters: dict[str, int]
+    counters_total: dict[str, int]
+    packets_sent: dict[str, int]
+    packets_dropped: dict[str, int]
+    drop_causes: dict[str, int]
+    rows: list[tuple[Any, ...]]
+    series: Series
+    seed: int | None
+    seed_sequence: np.random.SeedSequence
+    wall_s: float
+    trace: list[dict[str, Any]] | None = None
