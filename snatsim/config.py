@@ -383,6 +383,9 @@ def apply_overrides(raw: Mapping[str, Any], overrides: Sequence[str]) -> dict[st
     value = 2.0}``), falling back to the bare text; for a string field (``kernel.version=6.10``) the
     text is kept as written. List elements are addressed by index (``workload.0.pods=8``); missing
     tables are created. Unknown keys are left for validation to report with a did-you-mean hint.
+    The value ``null`` removes the key, so the field falls back to its default (as Helm's
+    ``--set key=null``): e.g. ``workload.0.rate_per_s=null`` with ``workload.0.arrival=closed-loop``;
+    ``workload.1=null`` removes a whole list entry.
     """
     result: dict[str, Any] = copy.deepcopy(dict(raw))
     for override in overrides:
@@ -393,7 +396,8 @@ def apply_overrides(raw: Mapping[str, Any], overrides: Sequence[str]) -> dict[st
                 f"override {override!r}",
                 "expected section.key=value, e.g. nat.random_fully=true or workload.0.pods=8",
             )
-        value = _override_value(text.strip(), parts)
+        remove = text.strip() == "null"
+        value = None if remove else _override_value(text.strip(), parts)
         node: Any = result
         for depth, part in enumerate(parts):
             here = ".".join(str(p) for p in parts[:depth]) or "the top level"
@@ -412,13 +416,18 @@ def apply_overrides(raw: Mapping[str, Any], overrides: Sequence[str]) -> dict[st
                     )
             elif isinstance(node, dict):
                 part = str(part)
+                if remove and (part not in node or last):
+                    node.pop(part, None)  # nothing (left) to remove below this point
+                    break
                 if not last:
                     node.setdefault(part, {})
             else:
                 raise ConfigError(
                     f"override {override!r}", f"{here} is a value, not a table or list"
                 )
-            if last:
+            if last and remove:
+                del node[part]  # a list entry (dict keys were handled above)
+            elif last:
                 node[part] = value
             else:
                 node = node[part]

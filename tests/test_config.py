@@ -377,6 +377,24 @@ def test_apply_overrides_copies_and_creates_tables() -> None:
     assert apply_overrides(raw, ['nat.target="snat"'])["nat"]["target"] == "snat"
 
 
+def test_null_override_removes_a_key_or_a_list_entry() -> None:
+    raw = {"workload": [{"name": "a", "rate_per_s": 5.0}, {"name": "b"}], "nat": {"random": True}}
+    out = apply_overrides(raw, ["workload.0.rate_per_s=null", "nat.random = null"])
+    assert out["workload"][0] == {"name": "a"} and out["nat"] == {}
+    assert apply_overrides(raw, ["workload.1=null"])["workload"] == [raw["workload"][0]]
+    # removing what is not there is a no-op, and creates no empty tables on the way
+    assert apply_overrides(raw, ["node.cpus=null", "nat.to_ports=null"]) == raw
+    assert raw["workload"][0]["rate_per_s"] == 5.0  # the input is not modified
+
+
+def test_switching_arrival_by_override_needs_the_old_rate_removed() -> None:
+    closed = ["workload.0.arrival=closed-loop"]
+    with pytest.raises(ConfigError, match="rate_per_s: only used with arrival = 'poisson'"):
+        load_scenario("configs/default.toml", closed)
+    s = load_scenario("configs/default.toml", [*closed, "workload.0.rate_per_s=null"])
+    assert s.workload[0].arrival == "closed-loop" and s.workload[0].rate_per_s is None
+
+
 def test_unknown_key_by_override_names_the_override(tmp_path: Path) -> None:
     err = errors_of(tmp_path, BASE, ("nat.random_fuly=true",))
     assert "nat.random_fuly: unknown key; did you mean 'random_fully'?" in str(err)

@@ -28,7 +28,8 @@ def run(
         list[str] | None,
         typer.Option(
             "--set",
-            help="Override a key: --set nat.random_fully=true --set workload.0.pods=8.",
+            help="Override a key: --set nat.random_fully=true --set workload.0.pods=8; "
+            "KEY=null removes a key (back to its default).",
             metavar="KEY=VALUE",
         ),
     ] = None,
