@@ -209,7 +209,11 @@ class ConntrackTable:
         Counts ``found`` once per busy answer.
         """
         e = self._hash.get(t)
-        if e is None or e is ignored:
+        return e is not None and self.entry_taken(e, ignored, now_s)
+
+    def entry_taken(self, e: Entry, ignored: Entry | None, now_s: float) -> bool:
+        """:meth:`tuple_taken` for the entry a hash probe already found (no second lookup)."""
+        if e is ignored:
             return False
         if e.expires_s <= now_s:
             self.destroy(e)

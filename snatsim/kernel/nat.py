@@ -206,7 +206,8 @@ class SnatAllocator:
                         return NatResult(cand, NatOutcome.PORT_KEPT)
             else:
                 reply = _new(ConnTuple, (proto, dst_ip, dst_port, ip, src_port))
-                if table.raw_lookup(reply) is None or not table.tuple_taken(reply, ct, now_s):
+                held = table.raw_lookup(reply)
+                if held is None or not table.entry_taken(held, ct, now_s):
                     result = NatResult(cand, NatOutcome.PORT_KEPT)
                     result.reply = reply
                     return result
@@ -251,21 +252,27 @@ class SnatAllocator:
             off = draws.u16()
         else:
             off = self.rover.get(cand.proto, 0)
+        proto, src_ip, dst_ip, dst_port = cand.proto, cand.src_ip, cand.dst_ip, cand.dst_port
+        holder, taken = table.raw_lookup, table.entry_taken  # a probe as in _search_rounds
         probes = busy = 0
         while True:
             port = PORTS[lo + off % size]
             probes += 1
-            t = cand.with_source(cand.src_ip, port)
-            if probes != size and table.used(t, ct, now_s):
-                busy += 1
-                off = (off + 1) & 0xFFFF
-                continue
+            if probes != size:
+                held = holder((proto, dst_ip, dst_port, src_ip, port))
+                if held is not None and taken(held, ct, now_s):
+                    busy += 1
+                    off = (off + 1) & 0xFFFF
+                    continue
             if not rng.random_any:
                 self.rover[cand.proto] = off
+            t = _new(ConnTuple, (proto, src_ip, port, dst_ip, dst_port))
+            result = NatResult(t, NatOutcome.SEARCHED, probes=probes, busy_probes=busy, rounds=1)
+            result.reply = _new(ConnTuple, (proto, dst_ip, dst_port, src_ip, port))
             # the size-th probe is returned unchecked: busy when the window is full
-            gave_up = probes == size and table.find(t.inverted(), now_s) is not None
-            outcome = NatOutcome.GAVE_UP if gave_up else NatOutcome.SEARCHED
-            return NatResult(t, outcome, probes=probes, busy_probes=busy, rounds=1)
+            if probes == size and table.find(result.reply, now_s) is not None:
+                result.outcome = NatOutcome.GAVE_UP
+            return result
 
     # ------------------------------------------------------------------ step 4, A2+
     def _search_rounds(
@@ -281,7 +288,7 @@ class SnatAllocator:
         attempts = min(size, NF_NAT_MAX_ATTEMPTS)
         proto, src_ip, dst_ip, dst_port = cand.proto, cand.src_ip, cand.dst_ip, cand.dst_port
         holder = table.raw_lookup  # plain dict lookup: a miss is a free port, no more to check
-        taken = table.tuple_taken
+        taken = table.entry_taken
         result = NatResult(cand, NatOutcome.SEARCHED)
         probes = busy = 0
         port = 0
@@ -293,12 +300,13 @@ class SnatAllocator:
                 probes += 1
                 # a plain tuple hashes and compares like the ConnTuple it stands for
                 key = (proto, dst_ip, dst_port, src_ip, port)
-                if holder(key) is not None:
-                    reply = _new(ConnTuple, key)
+                held = holder(key)
+                if held is not None:
                     if harder and attempts - i <= EVICT_THRESHOLD:
+                        reply = _new(ConnTuple, key)
                         in_use = self._used_or_evict(reply, ct, table, now_s, result)
                     else:
-                        in_use = taken(reply, ct, now_s)
+                        in_use = taken(held, ct, now_s)
                     if in_use:
                         busy += 1
                         off = (off + 1) & 0xFFFF
