@@ -47,14 +47,14 @@ class Draws:
     sequence is a deterministic function of the Generator's state.
     """
 
-    __slots__ = ("_rng", "_u16", "_u16_i", "_unif", "_unif_i")
+    __slots__ = ("_rng", "_u16", "_u16_i", "_u16_n", "_unif", "_unif_i", "_unif_n")
 
     def __init__(self, rng: np.random.Generator) -> None:
         self._rng = rng
         self._u16: list[int] = []
-        self._u16_i = 0
+        self._u16_i = self._u16_n = 0  # next index, buffer length (no len() call per draw)
         self._unif: list[float] = []
-        self._unif_i = 0
+        self._unif_i = self._unif_n = 0
 
     @property
     def rng(self) -> np.random.Generator:
@@ -64,8 +64,9 @@ class Draws:
     def u16(self) -> int:
         """Next uniformly random integer in [0, 65535] (``get_random_u16``)."""
         i = self._u16_i
-        if i >= len(self._u16):
+        if i >= self._u16_n:
             self._u16 = self._rng.integers(0, 65536, size=_BLOCK, dtype=np.uint16).tolist()
+            self._u16_n = _BLOCK
             i = 0
         self._u16_i = i + 1
         return self._u16[i]
@@ -73,17 +74,21 @@ class Draws:
     def uniform(self) -> float:
         """Next uniformly random float in [0, 1)."""
         i = self._unif_i
-        if i >= len(self._unif):
-            self._unif = self._rng.random(_BLOCK).tolist()
+        if i >= self._unif_n:
+            self._refill_uniform()
             i = 0
         self._unif_i = i + 1
         return self._unif[i]
 
+    def _refill_uniform(self) -> None:
+        self._unif = self._rng.random(_BLOCK).tolist()
+        self._unif_n = _BLOCK
+
     def below(self, n: int) -> int:
         """Uniform integer in [0, n) (``get_random_u32_below``), from one ``uniform()`` draw."""
         i = self._unif_i  # uniform(), inlined: this is on the per-connection hot path
-        if i >= len(self._unif):
-            self._unif = self._rng.random(_BLOCK).tolist()
+        if i >= self._unif_n:
+            self._refill_uniform()
             i = 0
         self._unif_i = i + 1
         k = int(self._unif[i] * n)
