@@ -5,11 +5,12 @@ valgrind``). It runs ``configs/default.toml`` under callgrind for 125 and for 15
 and divides the difference by the number of connections started in between: the steady state,
 after the conntrack table has filled (TIME_WAIT 120 s), with its GC collecting as many entries as
 are created. Use it to judge hot-path changes: the same code gives the same count whatever else
-the machine is doing.
+the machine is doing. ``--floor`` also counts ``benchmarks/floor.py`` the same way.
 """
 
 from __future__ import annotations
 
+import argparse
 import re
 import shutil
 import subprocess
@@ -19,17 +20,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 STEADY_START_S = 125.0  # the table is full: the first TIME_WAIT entries (120 s) are expiring
 STEADY_END_S = 150.0
-SCRIPT = """
-import snatsim, snatsim.des
+MODEL = """
+import snatsim
 sc = snatsim.load_scenario({config!r}, ["simulation.duration_s={duration}", "simulation.warmup_s=0"])
 r = snatsim.simulate(sc)
 print("connections", sum(r.series.new_connections))
 """
+FLOOR = """
+import sys
+sys.path.insert(0, {benchmarks!r})
+from floor import Floor
+print("connections", Floor().run({duration})["rows"])
+"""
 
 
-def _count(duration_s: float) -> tuple[int, int]:
+def _count(script: str, duration_s: float) -> tuple[int, int]:
     """(instructions, connections) of one run under callgrind."""
-    code = SCRIPT.format(config=str(ROOT / "configs/default.toml"), duration=duration_s)
+    code = script.format(config=str(ROOT / "configs/default.toml"), duration=duration_s,
+                         benchmarks=str(ROOT / "benchmarks"))
     out = subprocess.run(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c", code],
         capture_output=True, text=True, check=True,
@@ -41,14 +49,27 @@ def _count(duration_s: float) -> tuple[int, int]:
     return int(refs.group(1).replace(",", "")), int(conns.group(1))
 
 
+def per_connection(script: str) -> tuple[float, int]:
+    """Steady-state instructions per connection and the connections they were measured on."""
+    full, n_full = _count(script, STEADY_END_S)
+    base, n_base = _count(script, STEADY_START_S)
+    return (full - base) / (n_full - n_base), n_full - n_base
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--floor", action="store_true",
+                        help="also count benchmarks/floor.py and print the floor / model ratio")
+    args = parser.parse_args()
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed (apt-get install valgrind)")
-    full, n_full = _count(STEADY_END_S)
-    base, n_base = _count(STEADY_START_S)
-    n = n_full - n_base
-    print(f"{(full - base) / n:,.0f} instructions per simulated connection "
+    model, n = per_connection(MODEL)
+    print(f"{model:,.0f} instructions per simulated connection "
           f"(steady state, {STEADY_START_S:g}-{STEADY_END_S:g} s: {n:,} connections)")
+    if args.floor:
+        floor, n = per_connection(FLOOR)
+        print(f"floor: {floor:,.0f} instructions per connection ({n:,} connections); "
+              f"model / floor {model / floor:.2f}")
 
 
 if __name__ == "__main__":
