@@ -12,7 +12,7 @@ import json
 import os
 import platform
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -20,7 +20,7 @@ from typing import IO, TYPE_CHECKING, Any
 import numpy as np
 
 from snatsim import __version__
-from snatsim.rundata import CAUSES, COLUMNS, OUTCOMES, RunData, Series
+from snatsim.rundata import CAUSES, COLUMNS, OUTCOMES, RunData
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -108,39 +108,16 @@ def simulate(
 
 
 @dataclass
-class SimulationResult:
-    """The outcome of one run (see :func:`simulate`)."""
+class SimulationResult(RunData):
+    """The outcome of one run (see :func:`simulate`): the engine's :class:`RunData` plus provenance."""
 
-    scenario: Scenario
-    profile: dict[str, str]
-    counters: dict[str, int]
-    counters_total: dict[str, int]
-    packets_sent: dict[str, int]
-    packets_dropped: dict[str, int]
-    drop_causes: dict[str, int]
-    rows: list[tuple[Any, ...]]
-    series: Series
-    provenance: dict[str, Any]
-    wall_s: float
-    trace: list[dict[str, Any]] | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_run(cls, run: RunData) -> SimulationResult:
         """Wrap an engine's raw run data, adding provenance (config, seed, versions)."""
-        return cls(
-            scenario=run.scenario,
-            profile=run.profile,
-            counters=run.counters,
-            counters_total=run.counters_total,
-            packets_sent=run.packets_sent,
-            packets_dropped=run.packets_dropped,
-            drop_causes=run.drop_causes,
-            rows=run.rows,
-            series=run.series,
-            provenance=provenance(run.scenario, run.seed, run.seed_sequence),
-            wall_s=run.wall_s,
-            trace=run.trace,
-        )
+        data = {f.name: getattr(run, f.name) for f in fields(RunData)}
+        return cls(**data, provenance=provenance(run.scenario, run.seed, run.seed_sequence))
 
     # ------------------------------------------------------------------ summary
     def summary(self) -> dict[str, Any]:

@@ -53,17 +53,8 @@ def run(
 ) -> RunData:
     """Simulate ``scenario`` with the SimPy model and return the raw run data.
 
-    Parameters
-    ----------
-    scenario:
-        A validated scenario (see :func:`snatsim.load_scenario`).
-    rng:
-        Seed (int), SeedSequence or Generator. ``None`` uses ``simulation.seed`` (or fresh entropy,
-        recorded in the result's provenance). Same scenario + seed => identical results.
-    trace:
-        Optional teaching trace: a :class:`Trace`, an open text stream, or a path for JSON lines.
-    progress:
-        Called as ``progress(simulated_s, duration_s)`` a hundred times during the run.
+    The parameters are those of :func:`snatsim.simulate`, which wraps this in a
+    :class:`~snatsim.results.SimulationResult`.
     """
     ss, seed = _seed_sequence(scenario, rng)
     profile = scenario.kernel.profile()
