@@ -19,6 +19,7 @@ Approximations (documented in docs too):
 from __future__ import annotations
 
 import heapq
+from math import ceil as _ceil
 from dataclasses import dataclass, fields
 from enum import IntEnum
 
@@ -87,7 +88,7 @@ class Entry:
         self.reply = _new(ConnTuple, (orig[0], orig[3], orig[4], orig[1], orig[2]))
         self.state = _SYN_SENT if orig[0] == TCP else _NONE
         self.expires_s = 0.0
-        self.gc_at = -1  # the GC wheel slot (second) holding this entry's earliest record
+        self.gc_at = -1  # the GC wheel slot holding this entry's earliest record (see gc)
         self.status = 0
         self.seq_end = seq_end & 0xFFFFFFFF
 
@@ -308,7 +309,7 @@ class ConntrackTable:
                 self._tcp_timeout[state] if e.orig[0] == TCP and not status & NAT_CLASH
                 else self.timeout_for(e)
             )
-            if status & CONFIRMED and int(expires) < e.gc_at:
+            if status & CONFIRMED and _ceil(expires) < e.gc_at:
                 self._push_expiry(e)  # a later expiry is picked up when the old record is due
 
     def destroy(self, e: Entry) -> None:
@@ -365,13 +366,15 @@ class ConntrackTable:
     def gc(self, now_s: float) -> int:
         """Collect every entry expired by ``now_s`` (the GC worker); return how many went.
 
-        Entries wait in a timer wheel of one-second slots. Each confirmed entry has a record in the
-        slot of its expiry second or an earlier one (``gc_at``); a record met in a slot that is no
-        longer the entry's is stale and skipped, one whose entry's timeout was extended moves on.
+        Entries wait in a timer wheel of one-second slots: slot *k* holds entries expiring in
+        (k-1, k], so a GC at a whole second finds every entry of its slots expired and visits each
+        once. Each confirmed entry has a record in the slot of its expiry or an earlier one
+        (``gc_at``); a record met in a slot that is no longer the entry's is stale and skipped, one
+        whose entry's timeout was extended moves on.
         """
         wheel = self._wheel
         slots = self._wheel_slots
-        last = int(now_s)
+        last = _ceil(now_s)
         removed = 0
         while slots and slots[0] <= last:
             slot = heapq.heappop(slots)
@@ -382,8 +385,8 @@ class ConntrackTable:
                 if e.expires_s <= now_s:
                     self.destroy(e)
                     removed += 1
-                elif int(e.expires_s) == slot:
-                    kept.append(e)  # expires later within this very second
+                elif _ceil(e.expires_s) == slot:
+                    kept.append(e)  # a GC between whole seconds: expires later in this slot
                 else:
                     self._push_expiry(e)
             if kept:
@@ -412,8 +415,8 @@ class ConntrackTable:
         return t in self._hash
 
     def _push_expiry(self, e: Entry) -> None:
-        """File ``e`` in the GC wheel slot of its expiry second."""
-        slot = int(e.expires_s)
+        """File ``e`` in the GC wheel slot of its expiry (the next whole second, see gc)."""
+        slot = _ceil(e.expires_s)
         e.gc_at = slot
         records = self._wheel.get(slot)
         if records is None:
