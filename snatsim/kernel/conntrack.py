@@ -19,9 +19,9 @@ Approximations (documented in docs too):
 from __future__ import annotations
 
 import heapq
-from math import ceil as _ceil
 from dataclasses import dataclass, fields
 from enum import IntEnum
+from math import ceil as _ceil
 
 from snatsim.kernel.timeouts import TcpTimeouts, UdpTimeouts
 from snatsim.kernel.tuples import ConnTuple, Proto
