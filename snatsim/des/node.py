@@ -45,6 +45,10 @@ from snatsim.kernel.tuples import PORTS, ConnTuple
 
 _new = tuple.__new__  # fast ConnTuple construction (see snatsim.kernel.tuples)
 
+# members as plain module constants: ``TcpState.X`` costs a Python-level lookup on 3.11
+_ESTABLISHED, _TIME_WAIT, _CLOSE = TcpState.ESTABLISHED, TcpState.TIME_WAIT, TcpState.CLOSE
+_DROPPED, _MERGED = ConfirmOutcome.DROPPED, ConfirmOutcome.MERGED
+
 POD_TIME_WAIT_S = 60.0  # TCP_TIMEWAIT_LEN of the pod's own socket after an active close
 UDP_QUERIES = 2  # glibc sends A and AAAA back-to-back on one socket (spec §11)
 
@@ -218,7 +222,7 @@ class Node:
         nat = pkt.nat
         assert entry is not None and nat is not None
         outcome = confirm(self.table, entry, now, self.s.confirm_era)
-        if outcome is ConfirmOutcome.DROPPED:
+        if outcome is _DROPPED:
             # spec §16.1: a port NAT knew was busy is eviction failure or exhaustion, else a race
             cause = ("eviction" if nat.evict_refused else "exhaustion") if nat.known_busy else "race"
             self._dropped(conn, now, cause, pkt)
@@ -226,7 +230,7 @@ class Node:
             if self.trace is not None:
                 self._log(now, conn, "confirm", entry.nat_tuple.src_port, cpu=pkt.cpu,
                           outcome=str(outcome))
-            if outcome is not ConfirmOutcome.MERGED:
+            if outcome is not _MERGED:
                 conn.entry = entry
             conn.nat_port = nat.tuple[2]
             conn.nat_outcome = nat.outcome
@@ -288,10 +292,10 @@ class Node:
         timeout = conn.wl.connect_timeout_s
         if timeout is not None and now - conn.t0 > timeout:
             # the app gave up while the SYN-ACK was in flight: the client answers it with a RST
-            self.table.set_state(entry, TcpState.CLOSE, now)
+            self.table.set_state(entry, _CLOSE, now)
             self._app_timeout(conn, now)
             return
-        self.table.set_state(entry, TcpState.ESTABLISHED, now, assured=True)
+        self.table.set_state(entry, _ESTABLISHED, now, assured=True)
         conn.outcome = "established"
         conn.latency_s = now - conn.t0
         if self.trace is not None:
@@ -303,7 +307,7 @@ class Node:
         assert entry is not None
         fin = conn.wl.fin
         entry.seq_end = (entry.seq_end + 1) & 0xFFFFFFFF  # our FIN
-        self.table.set_state(entry, TcpState.TIME_WAIT if fin else TcpState.CLOSE, now)
+        self.table.set_state(entry, _TIME_WAIT if fin else _CLOSE, now)
         if self.trace is not None:
             self._log(now, conn, "close", entry.nat_tuple.src_port, by="fin" if fin else "rst")
         self.s.pods[conn.pod].release(conn.orig, now + POD_TIME_WAIT_S if fin else now)

@@ -27,6 +27,13 @@ class ConfirmOutcome(StrEnum):
         return self is not ConfirmOutcome.DROPPED
 
 
+# members as plain module constants: ``ConfirmEra.X`` costs a Python-level lookup on 3.11
+_C0, _C1, _C2, _C3, _C5 = ConfirmEra.C0, ConfirmEra.C1, ConfirmEra.C2, ConfirmEra.C3, ConfirmEra.C5
+_INSERTED, _MERGED, _NAT_CLASH, _DROPPED = (
+    ConfirmOutcome.INSERTED, ConfirmOutcome.MERGED, ConfirmOutcome.NAT_CLASH, ConfirmOutcome.DROPPED
+)
+
+
 def _identical(a: Entry, b: Entry) -> bool:
     return a.orig == b.orig and a.reply == b.reply
 
@@ -63,27 +70,27 @@ def confirm(table: ConntrackTable, ct: Entry, now_s: float, era: ConfirmEra) -> 
             winner = table.find(ct.reply, now_s)
     if winner is None:
         table.insert(ct, now_s)
-        if era == ConfirmEra.C0:
+        if era == _C0:
             stats.insert += 1
-        return ConfirmOutcome.INSERTED
+        return _INSERTED
 
-    if ct.orig.proto == TCP or era == ConfirmEra.C0:
+    if ct.orig.proto == TCP or era == _C0:
         return _drop(table, ct, era)
     if (
         not winner.nat_done
-        or (era >= ConfirmEra.C2 and _identical(winner, ct))
-        or (era >= ConfirmEra.C5 and _exact_reverse(winner, ct))
+        or (era >= _C2 and _identical(winner, ct))
+        or (era >= _C5 and _exact_reverse(winner, ct))
     ):
         table.destroy(ct)  # the loser is discarded; the packet rides on the winner
-        outcome = ConfirmOutcome.MERGED
-    elif era >= ConfirmEra.C3 and clash_on_orig and table.find(ct.reply, now_s) is None:
+        outcome = _MERGED
+    elif era >= _C3 and clash_on_orig and table.find(ct.reply, now_s) is None:
         ct.nat_clash = True
         ct.fixed_timeout = True
         table.insert(ct, now_s, reply_only=True)
-        outcome = ConfirmOutcome.NAT_CLASH
+        outcome = _NAT_CLASH
     else:
         return _drop(table, ct, era)
-    if era <= ConfirmEra.C2:
+    if era <= _C2:
         stats.insert_failed += 1  # C1/C2 count every clash, resolved or not
     else:
         stats.clash_resolve += 1
@@ -93,7 +100,7 @@ def confirm(table: ConntrackTable, ct: Entry, now_s: float, era: ConfirmEra) -> 
 def _drop(table: ConntrackTable, ct: Entry, era: ConfirmEra) -> ConfirmOutcome:
     """Unresolved clash: ``insert_failed``+1, ``drop``+1 from C1 on (spec §7); entry destroyed."""
     table.stats.insert_failed += 1
-    if era >= ConfirmEra.C1:
+    if era >= _C1:
         table.stats.drop += 1
     table.destroy(ct)
-    return ConfirmOutcome.DROPPED
+    return _DROPPED

@@ -79,6 +79,13 @@ class NatOutcome(StrEnum):
     GAVE_UP = "gave-up"  # step 4 (or one-port range): returned a port known to be busy
 
 
+# members as plain module constants: ``NatOutcome.X`` costs a Python-level lookup on 3.11
+_PRESERVED, _PORT_KEPT, _SEARCHED, _GAVE_UP = (
+    NatOutcome.PRESERVED, NatOutcome.PORT_KEPT, NatOutcome.SEARCHED, NatOutcome.GAVE_UP
+)
+_SYN_SENT, _TIME_WAIT = TcpState.SYN_SENT, TcpState.TIME_WAIT
+
+
 class NatResult:
     """The tuple chosen for an entry and how it was found.
 
@@ -124,7 +131,7 @@ class NatResult:
     @property
     def known_busy(self) -> bool:
         """True when NAT handed out a tuple it saw taken: confirm will clash unless it frees up."""
-        return self.outcome is NatOutcome.GAVE_UP
+        return self.outcome is _GAVE_UP
 
     def __repr__(self) -> str:
         return (f"NatResult({self.tuple}, {self.outcome}, probes={self.probes}, "
@@ -146,6 +153,9 @@ class SnatAllocator:
         self.secret = secret
         self.rover: dict[int, int] = {}
         self._preserve = not nat_range.random_any  # steps 1 and 3 run (spec §4.2)
+        self._rover = era == NatEra.A1  # the A1 search; else rounds (A2+)
+        self._harder = era >= NatEra.A3  # eviction in the last probes of a round
+        self._used_new = era >= NatEra.A4  # the 6.12 preservation check
         self._only_ip = nat_range.ips[0] if len(nat_range.ips) == 1 else None
 
     # ------------------------------------------------------------------ nf_nat_setup_info
@@ -177,11 +187,11 @@ class SnatAllocator:
             if src_ip in rng.ips and rng.port_in_range(src_port):
                 busy = (
                     table.used_new(orig, ct, now_s)
-                    if self.era >= NatEra.A4
+                    if self._used_new
                     else table.used(orig, ct, now_s)
                 )
                 if not busy:
-                    return NatResult(orig, NatOutcome.PRESERVED)
+                    return NatResult(orig, _PRESERVED)
             elif table.has_bysource(orig):
                 for other in table.bysource(proto, src_ip, src_port):
                     mapped = other.nat_tuple
@@ -201,18 +211,18 @@ class SnatAllocator:
                     if ports[0] == ports[1]:
                         # a one-port range keeps the port even if busy
                         busy = table.find(cand.inverted(), now_s) is not None
-                        return NatResult(cand, NatOutcome.GAVE_UP if busy else NatOutcome.PORT_KEPT)
+                        return NatResult(cand, _GAVE_UP if busy else _PORT_KEPT)
                     if not table.used(cand, ct, now_s):
-                        return NatResult(cand, NatOutcome.PORT_KEPT)
+                        return NatResult(cand, _PORT_KEPT)
             else:
                 reply = _new(ConnTuple, (proto, dst_ip, dst_port, ip, src_port))
                 held = table.raw_lookup(reply)
                 if held is None or not table.entry_taken(held, ct, now_s):
-                    result = NatResult(cand, NatOutcome.PORT_KEPT)
+                    result = NatResult(cand, _PORT_KEPT)
                     result.reply = reply
                     return result
         # step 4: search
-        if self.era == NatEra.A1:
+        if self._rover:
             return self._search_rover(cand, ct, table, now_s, draws)
         return self._search_rounds(cand, ct, table, now_s, draws)
 
@@ -267,11 +277,11 @@ class SnatAllocator:
             if not rng.random_any:
                 self.rover[cand.proto] = off
             t = _new(ConnTuple, (proto, src_ip, port, dst_ip, dst_port))
-            result = NatResult(t, NatOutcome.SEARCHED, probes=probes, busy_probes=busy, rounds=1)
+            result = NatResult(t, _SEARCHED, probes=probes, busy_probes=busy, rounds=1)
             result.reply = _new(ConnTuple, (proto, dst_ip, dst_port, src_ip, port))
             # the size-th probe is returned unchecked: busy when the window is full
             if probes == size and table.find(result.reply, now_s) is not None:
-                result.outcome = NatOutcome.GAVE_UP
+                result.outcome = _GAVE_UP
             return result
 
     # ------------------------------------------------------------------ step 4, A2+
@@ -284,12 +294,12 @@ class SnatAllocator:
         than 16 probes: at most 248 probes. From A3 the last 32 probes of each round may evict.
         """
         lo, size = port_window(cand.src_port, self.range.ports)
-        harder = self.era >= NatEra.A3
+        harder = self._harder
         attempts = min(size, NF_NAT_MAX_ATTEMPTS)
         proto, src_ip, dst_ip, dst_port = cand.proto, cand.src_ip, cand.dst_ip, cand.dst_port
         holder = table.raw_lookup  # plain dict lookup: a miss is a free port, no more to check
         taken = table.entry_taken
-        result = NatResult(cand, NatOutcome.SEARCHED)
+        result = NatResult(cand, _SEARCHED)
         probes = busy = 0
         port = 0
         while True:
@@ -316,7 +326,7 @@ class SnatAllocator:
                 if attempts < size and attempts >= 16:
                     attempts //= 2
                     continue
-                result.outcome = NatOutcome.GAVE_UP  # keeps the last (busy) candidate
+                result.outcome = _GAVE_UP  # keeps the last (busy) candidate
             result.tuple = _new(ConnTuple, (proto, src_ip, port, dst_ip, dst_port))
             result.reply = _new(ConnTuple, (proto, dst_ip, dst_port, src_ip, port))
             result.probes, result.busy_probes = probes, busy
@@ -329,7 +339,7 @@ class SnatAllocator:
 
         ``reply`` is the candidate's reply tuple. Does not count ``found`` (spec §16.3).
         """
-        if reply.proto != TCP or ct.state != TcpState.SYN_SENT:
+        if reply.proto != TCP or ct.state != _SYN_SENT:
             return table.tuple_taken(reply, ct, now_s)
         old = table.find(reply, now_s)
         if old is None or old is ct:
@@ -337,7 +347,7 @@ class SnatAllocator:
         if old.orig == reply:
             return True  # the match is that entry's original direction
         if (
-            old.state >= TcpState.TIME_WAIT
+            old.state >= _TIME_WAIT
             and not old.fixed_timeout
             and not old.dying
             and old.snat
