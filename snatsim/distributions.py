@@ -65,11 +65,11 @@ class _Base(BaseModel):
         if block < 1:
             raise ValueError(f"block must be >= 1, got {block}")
         buf: list[float] = []
-        i = 0
+        i = block  # every refill holds exactly ``block`` values; start "used up"
 
         def draw() -> float:
             nonlocal buf, i
-            if i >= len(buf):
+            if i >= block:
                 values = self.sample(rng, block)
                 buf = (values * scale if scale != 1.0 else values).tolist()
                 i = 0

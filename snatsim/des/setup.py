@@ -61,6 +61,7 @@ class WorkloadRuntime:
         self.rng = rng
         self.proto = TCP if cfg.protocol == "tcp" else UDP
         self.snat = cfg.snat
+        self.source_port = cfg.source_port  # "ephemeral" or a fixed port (read per connect())
         self.fin = cfg.close == "fin"
         self.requests = cfg.requests_per_connection
         self.connect_timeout_s = cfg.connect_timeout_s
@@ -110,7 +111,7 @@ class Pod:
 
     def local_port(self, wl: WorkloadRuntime, dst: Destination, now_s: float, draws: Draws) -> int:
         """The local port of a new socket (fixed, or the pod kernel's ephemeral choice)."""
-        fixed = wl.cfg.source_port
+        fixed = wl.source_port
         if fixed != "ephemeral":
             port = int(fixed)
             if wl.proto == TCP:
