@@ -196,7 +196,7 @@ class Node:
             self._dropped(conn, now, "table-full", None)
             self._next_packet(pkt.cpu, now)
             return
-        entry = Entry(conn.orig, seq_end=conn.isn + 1)
+        entry = Entry(conn.orig, conn.isn + 1)  # seq_end: the SYN consumes one sequence number
         pkt.entry = entry
         if conn.wl.snat:
             result = self.nat.setup(entry, table, now, self.s.kernel_draws)

@@ -83,7 +83,7 @@ class Entry:
     fixed_timeout = _status_bit(FIXED_TIMEOUT, "timeout never refreshed (IPS_FIXED_TIMEOUT)")
     dying = _status_bit(DYING, "killed or being destroyed (IPS_DYING)")
 
-    def __init__(self, orig: ConnTuple, *, seq_end: int = 0) -> None:
+    def __init__(self, orig: ConnTuple, seq_end: int = 0) -> None:
         self.orig = orig
         self.reply = _new(ConnTuple, (orig[0], orig[3], orig[4], orig[1], orig[2]))
         self.state = _SYN_SENT if orig[0] == TCP else _NONE
