@@ -11,6 +11,7 @@ the machine is doing. ``--floor`` also counts ``benchmarks/floor.py`` the same w
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -38,9 +39,11 @@ def _count(script: str, duration_s: float) -> tuple[int, int]:
     """(instructions, connections) of one run under callgrind."""
     code = script.format(config=str(ROOT / "configs/default.toml"), duration=duration_s,
                          benchmarks=str(ROOT / "benchmarks"))
+    # a fixed string-hash seed: dict probe sequences (and so the count) would vary by ~1 % otherwise
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
     out = subprocess.run(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c", code],
-        capture_output=True, text=True, check=True,
+        capture_output=True, text=True, check=True, env=env,
     )
     refs = re.search(r"I\s+refs:\s+([\d,]+)", out.stderr)
     conns = re.search(r"connections (\d+)", out.stdout)
