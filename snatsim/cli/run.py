@@ -119,7 +119,8 @@ def render(result: SimulationResult, con: Console) -> None:
         f"client {k['client_era']} · SYN {k['syn_era']}   measured {w['measured_s']:g} s "
         f"after {w['warmup_s']:g} s warm-up   seed {s['provenance']['seed']}"
     )
-    ct = Table(title="conntrack -S (measured window, summed over CPUs)", title_justify="left")
+    title = "conntrack -S (measured window, summed over CPUs)"
+    ct = Table(title=title, title_justify="left", min_width=len(title))
     ct.add_column("counter")
     ct.add_column("value", justify="right")
     for key, value in s["conntrack"].items():
@@ -127,15 +128,15 @@ def render(result: SimulationResult, con: Console) -> None:
     con.print(ct)
 
     c = s["connections"]
-    conn = Table(title="connections", title_justify="left")
-    for col in ("attempted", "established", "failed", "app timeouts", "local errors", "in flight",
-                "SYNs sent", "SYNs dropped"):
-        conn.add_column(col, justify="right")
-    conn.add_row(
-        *(f"{c[key]:,}" for key in ("attempted", "established", "failed", "app_timeouts",
-                                     "local_errors", "in_flight")),
-        f"{s['syn']['sent']:,}", f"{s['syn']['dropped']:,}",
-    )
+    title = "connections (started after warm-up)"
+    conn = Table(title=title, title_justify="left", min_width=len(title))
+    conn.add_column("")
+    conn.add_column("count", justify="right")
+    rows = [(key.replace("_", " "), c[key]) for key in
+            ("attempted", "established", "failed", "app_timeouts", "local_errors", "in_flight")]
+    for label, value in [*rows, ("SYNs sent", s["syn"]["sent"]),
+                         ("SYNs dropped", s["syn"]["dropped"])]:
+        conn.add_row(label, f"{value:,}")
     con.print(conn)
 
     lat = s["connect_latency_s"]
