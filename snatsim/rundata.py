@@ -54,8 +54,8 @@ class Series:
     def bump(self, name: str, second: int) -> None:
         """Add one to ``name`` at ``second``."""
         col: list[int] = getattr(self, name)
-        while len(col) <= second:
-            col.append(0)
+        if second >= len(col):
+            col.extend([0] * (second + 1 - len(col)))
         col[second] += 1
 
 

@@ -60,7 +60,7 @@ def run(
     profile = scenario.kernel.profile()
     setup = NodeSetup(scenario, profile, ss)
     env = simpy.Environment()
-    recorder = Recorder(setup.warmup_s, setup.duration_s)
+    recorder = Recorder(setup.warmup_s)
     own_file: IO[str] | None = None
     if isinstance(trace, str | Path):
         own_file = open(trace, "w", encoding="utf-8")  # noqa: SIM115 - closed below

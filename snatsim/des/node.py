@@ -123,7 +123,7 @@ class Node:
         """
         s = self.s
         w = client.workload
-        dst = w.only_destination or w.pick_destination()
+        dst = w.pick_destination()
         pod = client.pod
         self._next_id += 1
         conn = Connection(self._next_id, w, pod.index, dst, client.cpu, now, now >= s.warmup_s,
@@ -149,8 +149,7 @@ class Node:
     def _send_syn(self, conn: Connection, now: float) -> None:
         """The client (re)sends its SYN; it enters the node's forwarding path now."""
         conn.syns += 1
-        if now >= self.s.warmup_s:
-            self.rec.sent["syn"] += 1
+        self.rec.packet_sent("syn", now)
         if self.trace is not None:
             self._log(now, conn, "syn" if conn.syns == 1 else "retransmit", conn.orig.src_port)
         self._enter(conn, now)
@@ -238,11 +237,7 @@ class Node:
                 self.at(now + self.s.rtt_s(), self._established, conn)
             else:
                 self._udp_packet_through(conn, now)
-        queue = self.cpu_queue[pkt.cpu]  # _next_packet, inlined
-        if queue:
-            self._nat(queue.popleft(), now)
-        else:
-            self.cpu_busy[pkt.cpu] = False
+        self._next_packet(pkt.cpu, now)
 
     def _dropped(self, conn: Connection, now: float, cause: str, pkt: Packet | None) -> None:
         """The packet is gone: TCP waits for its retransmit timer, UDP for the app's resend."""

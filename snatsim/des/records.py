@@ -72,7 +72,7 @@ class Packet:
 class Recorder:
     """Collects counts and one record per measured connection."""
 
-    def __init__(self, warmup_s: float, duration_s: float = 0.0) -> None:
+    def __init__(self, warmup_s: float) -> None:
         self.warmup_s = warmup_s
         self.rows: list[tuple[Any, ...]] = []
         self.active: dict[int, Connection] = {}
@@ -81,17 +81,10 @@ class Recorder:
         self.lost = {"syn": 0, "query": 0}
         self.drop_causes: dict[str, int] = dict.fromkeys((*CAUSES, "table-full"), 0)
         self.series = Series()
-        # preallocated for the run (bump() still extends it if a time falls beyond)
-        self._new_per_s = self.series.new_connections
-        self._new_per_s.extend([0] * (int(duration_s) + 1))
 
     def started(self, conn: Connection) -> None:
         """A connection began (its pod port is chosen)."""
-        second = int(conn.t0)
-        if second < len(self._new_per_s):
-            self._new_per_s[second] += 1
-        else:
-            self.series.bump("new_connections", second)
+        self.series.bump("new_connections", int(conn.t0))
         if conn.measured:
             self.active[conn.id] = conn
 

@@ -80,8 +80,6 @@ class WorkloadRuntime:
         self.uniform = Draws(rng)
         weights = np.array([d.weight for d in self.destinations], dtype=float)
         self._cum = (np.cumsum(weights) / weights.sum()).tolist()
-        # the destination when there is only one (callers skip pick_destination), else None
-        self.only_destination = self.destinations[0] if len(self.destinations) == 1 else None
         self.clients: list[Client] = []
 
     def pick_destination(self) -> Destination:

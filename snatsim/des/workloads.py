@@ -65,9 +65,7 @@ class _Poisson:
     def fire(self, _: object, now: float) -> None:
         wl = self.wl
         client = wl.clients[wl.uniform.below(self.n)] if self.n > 1 else wl.clients[0]
-        # schedule_next(now), inlined (once per connection)
-        gap = -math.log(1.0 - wl.uniform.uniform()) * self.mean_gap_s
-        self.node.at(now + gap, self.fire, None)
+        self.schedule_next(now)
         self.node.connect(client, now)
 
 

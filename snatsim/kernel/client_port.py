@@ -137,21 +137,19 @@ class ConnectPortChooser:
     def _hash(self, saddr: str, daddr: str, dport: int, bucket: int) -> int:
         """The keyed hash ``po`` of spec §8 (P3/P4: 64 bits with the 10 s bucket; else 32 bits).
 
-        Memoised: every connect() from one pod to one destination within a bucket hashes the same
-        inputs; the memo only ever holds the current bucket.
+        Computes and stores into the memo, which :meth:`_start` reads first: every connect() from one
+        pod to one destination within a bucket hashes the same inputs; the memo only ever holds the
+        current bucket.
         """
-        key = (saddr, daddr, dport, bucket)
-        po = self._memo.get(key)
-        if po is None:
-            if bucket != self._memo_bucket:
-                self._memo.clear()
-                self._memo_bucket = bucket
-            h = self._hasher.copy()
-            if self._mode == 3:
-                h.update(_PACK_TIMED(inet_aton(saddr), inet_aton(daddr), dport, bucket))
-            else:
-                h.update(_PACK_UNTIMED(inet_aton(saddr), inet_aton(daddr), dport))
-            po = self._memo[key] = int.from_bytes(h.digest(), "big")
+        if bucket != self._memo_bucket:
+            self._memo.clear()
+            self._memo_bucket = bucket
+        h = self._hasher.copy()
+        if self._mode == 3:
+            h.update(_PACK_TIMED(inet_aton(saddr), inet_aton(daddr), dport, bucket))
+        else:
+            h.update(_PACK_UNTIMED(inet_aton(saddr), inet_aton(daddr), dport))
+        po = self._memo[(saddr, daddr, dport, bucket)] = int.from_bytes(h.digest(), "big")
         return po
 
     def _start(
@@ -160,7 +158,7 @@ class ConnectPortChooser:
         """``(table index, start offset)`` of spec §8; index -1 means the P0/P1 hint."""
         mode = self._mode
         bucket = int(now_s // _RESALT_S) if mode == 3 else 0
-        po = self._memo.get((saddr, daddr, dport, bucket))  # the memo, read without a call
+        po = self._memo.get((saddr, daddr, dport, bucket))  # the memo of _hash
         if po is None:
             po = self._hash(saddr, daddr, dport, bucket)
         if mode == 3:

@@ -196,8 +196,6 @@ class ConntrackTable:
         TCP tracker kills the old entry and the packet starts a fresh one (``nf_conntrack_proto_tcp``
         "reopen"; not in the spec, read from the tracker's state table [I]). Then None is returned.
         """
-        if t not in self._hash:
-            return None
         e = self.find(t, now_s)
         if e is not None and t[0] == TCP and e.state >= _TIME_WAIT:
             self.destroy(e)

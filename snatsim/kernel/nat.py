@@ -156,7 +156,6 @@ class SnatAllocator:
         self._rover = era == NatEra.A1  # the A1 search; else rounds (A2+)
         self._harder = era >= NatEra.A3  # eviction in the last probes of a round
         self._used_new = era >= NatEra.A4  # the 6.12 preservation check
-        self._only_ip = nat_range.ips[0] if len(nat_range.ips) == 1 else None
 
     # ------------------------------------------------------------------ nf_nat_setup_info
     def setup(self, ct: Entry, table: ConntrackTable, now_s: float, draws: Draws) -> NatResult:
@@ -201,13 +200,13 @@ class SnatAllocator:
                             return NatResult(cand, NatOutcome.BYSOURCE)
                         break
         # step 2: the NAT address
-        ip = self._only_ip or self.pick_ip(orig)
+        ip = self.pick_ip(orig)
         cand = _new(ConnTuple, (proto, ip, src_port, dst_ip, dst_port))
         # step 3: port preservation
         if self._preserve:
             ports = rng.ports
             if ports is not None:
-                if ports[0] <= src_port <= ports[1]:
+                if rng.port_in_range(src_port):
                     if ports[0] == ports[1]:
                         # a one-port range keeps the port even if busy
                         busy = table.find(cand.inverted(), now_s) is not None
