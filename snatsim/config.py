@@ -285,6 +285,25 @@ class Scenario(Section):
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     workload: tuple[WorkloadConfig, ...] = Field(min_length=1)
 
+    @field_validator("tcp")
+    @classmethod
+    def _syn_schedule_resolves(cls, value: TcpConfig, info: ValidationInfo) -> TcpConfig:
+        """Build the SYN schedule now (spec §2.4), so a bad sysctl fails here, not in simulate()."""
+        from snatsim.kernel.tcp import syn_schedule
+
+        kernel = info.data.get("kernel")
+        if kernel is None:
+            return value  # [kernel] is invalid: its own errors say why
+        try:
+            syn_schedule(
+                kernel.profile().syn_era,
+                syn_retries=value.syn_retries,
+                linear_timeouts=value.syn_linear_timeouts,
+            )
+        except ConfigError as exc:
+            raise ValueError(f"{exc.field.removeprefix('tcp.')}: {exc.message}") from None
+        return value
+
     @field_validator("workload")
     @classmethod
     def _named(cls, value: tuple[WorkloadConfig, ...]) -> tuple[WorkloadConfig, ...]:

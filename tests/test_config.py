@@ -201,6 +201,11 @@ RULES: list[tuple[list[str], str, str]] = [
     (["conntrack.udp_timeout_stream_s=-5"], "conntrack.udp_timeout_stream_s", "greater"),
     (["tcp.syn_retries=0"], "tcp.syn_retries", "greater than or equal to 1"),
     (["tcp.syn_linear_timeouts=-1"], "tcp.syn_linear_timeouts", "greater than or equal to 0"),
+    (
+        ["kernel.version=4.19", "tcp.syn_linear_timeouts=3"],
+        "tcp",
+        "syn_linear_timeouts: 3 is set but kernels before 6.5",
+    ),
     (['network.rtt_s={distribution="gamma"}'], "network.rtt_s", "'gamma'"),
     ([W + "pods=0"], W + "pods", "greater than or equal to 1"),
     ([W + "clients_per_pod=0"], W + "clients_per_pod", "greater than or equal to 1"),

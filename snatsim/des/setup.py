@@ -13,7 +13,7 @@ import numpy as np
 
 from snatsim.config import Scenario, WorkloadConfig
 from snatsim.errors import SnatsimError
-from snatsim.kernel.client_port import ConnectPortChooser
+from snatsim.kernel.client_port import ConnectPortChooser, default_port_range
 from snatsim.kernel.conntrack import TCP, UDP, ConntrackTable
 from snatsim.kernel.eras import NatEra
 from snatsim.kernel.hashing import keyed_hash32
@@ -225,7 +225,11 @@ class NodeSetup:
         self.clients: list[Client] = []
         # one connect() port chooser per node: the perturbation table and the hash secret are
         # kernel globals shared by every pod netns; the pod address enters the hash (spec §8)
-        chooser = ConnectPortChooser(profile.client_era, int(secrets.integers(0, 2**63)))
+        chooser = ConnectPortChooser(
+            profile.client_era,
+            int(secrets.integers(0, 2**63)),
+            *default_port_range(profile.client_era),
+        )
         for wi, cfg in enumerate(scenario.workload):
             wl = WorkloadRuntime(wi, cfg, np.random.default_rng(wl_seeds[wi]))
             self.workloads.append(wl)

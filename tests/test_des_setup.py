@@ -1,0 +1,19 @@
+"""How a scenario becomes a node: the pods' connect() port range per client era."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from snatsim.config import Scenario
+from snatsim.des.setup import NodeSetup
+
+WORKLOAD = {"pods": 2, "arrival": "poisson", "rate_per_s": 1.0, "destinations": ["203.0.113.10:443"]}
+
+
+@pytest.mark.parametrize(("version", "top"), [("3.10", 61000), ("4.1", 61000), ("4.2", 60999)])
+def test_pod_port_range_follows_the_client_era(version: str, top: int) -> None:
+    """Spec §2.3: ip_local_port_range was 32768-61000 before 4.2 (client era P0), then 60999."""
+    scenario = Scenario.from_dict({"kernel": {"version": version}, "workload": [WORKLOAD]})
+    setup = NodeSetup(scenario, scenario.kernel.profile(), np.random.SeedSequence(1))
+    assert {(pod.chooser.lo, pod.chooser.hi) for pod in setup.pods} == {(32768, top)}
