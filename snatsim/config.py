@@ -237,6 +237,11 @@ class ConntrackConfig(Section):
     """``[conntrack]``: table size and timeouts (spec §10)."""
 
     max: int = Field(default=262144, ge=1, description="nf_conntrack_max")
+    gc_interval_s: float = Field(
+        default=1.0, ge=0.01, le=60.0,
+        description="seconds between conntrack GC passes; expired entries count towards max "
+        "until collected (approximation: the kernel's gc_worker paces itself, see docs/model.md)",
+    )
     tcp_timeout_time_wait_s: float = Field(default=120.0, gt=0)
     tcp_timeout_close_s: float = Field(default=10.0, gt=0)
     tcp_timeout_syn_sent_s: float = Field(default=120.0, gt=0)

@@ -50,11 +50,19 @@ def run(
     *,
     trace: Trace | IO[str] | str | Path | None = None,
     progress: Callable[[float, float], None] | None = None,
+    sample_every_s: float = SAMPLE_EVERY_S,
 ) -> RunData:
     """Simulate ``scenario`` with the SimPy model and return the raw run data.
 
     The parameters are those of :func:`snatsim.simulate`, which wraps this in a
-    :class:`~snatsim.results.SimulationResult`.
+    :class:`~snatsim.results.SimulationResult`. ``sample_every_s`` spaces the samples of the
+    per-second series (the results' series assume 1 s; other values exist so that tests can show
+    that sampling is only an observer: rows and counters do not depend on it).
+
+    The conntrack GC worker runs on its own cadence, ``conntrack.gc_interval_s`` (default 1 s,
+    see :class:`~snatsim.config.ConntrackConfig`): expired entries are invisible to lookups at
+    once (spec §5.1), but they count towards ``nf_conntrack_max`` (early drop, table full; spec
+    §10) until a GC pass collects them.
     """
     ss, seed = _seed_sequence(scenario, rng)
     profile = scenario.kernel.profile()
@@ -77,8 +85,17 @@ def run(
     series = recorder.series
     at_warmup = ConntrackStats()
 
-    def sample(_: object, now: float) -> None:
+    gc_every_s = scenario.conntrack.gc_interval_s
+    next_gc_s = gc_every_s
+
+    def collect(_: object, now: float) -> None:
+        nonlocal next_gc_s
         table.gc(now)
+        next_gc_s = now + gc_every_s
+        if next_gc_s <= setup.duration_s + 1e-9:
+            node.at(next_gc_s, collect, None)
+
+    def sample(_: object, now: float) -> None:
         series.conntrack_entries.append(len(table))
         biggest = 0
         for key, n in table.destinations().items():
@@ -88,8 +105,8 @@ def run(
             col.append(n)
             biggest = max(biggest, n)
         series.max_ports_in_use.append(biggest)
-        if now + SAMPLE_EVERY_S <= setup.duration_s + 1e-9:
-            node.at(now + SAMPLE_EVERY_S, sample, None)
+        if now + sample_every_s <= setup.duration_s + 1e-9:
+            node.at(now + sample_every_s, sample, None)
 
     def snapshot(_: object, now: float) -> None:
         for name, value in table.stats.as_dict().items():
@@ -97,7 +114,10 @@ def run(
 
     if setup.warmup_s > 0:
         node.at(setup.warmup_s, snapshot, None)
-    node.at(SAMPLE_EVERY_S, sample, None)
+    # a GC pass and a sample due at the same time run in this order (the sample sees the table
+    # just collected): both reschedule themselves in turn, so nothing can fall between them
+    node.at(gc_every_s, collect, None)
+    node.at(sample_every_s, sample, None)
 
     started = time.perf_counter()
     # The model creates no reference cycles on its hot path, so the cyclic collector only burns
@@ -116,8 +136,11 @@ def run(
         if own_file is not None:
             own_file.close()
     wall_s = time.perf_counter() - started
-    if len(series.conntrack_entries) < int(setup.duration_s + 1e-9):
-        sample(None, setup.duration_s)  # SimPy stops before events due exactly at `until`
+    # SimPy stops before events due exactly at `until`: run the GC pass and the sample due then
+    if next_gc_s <= setup.duration_s + 1e-9:
+        table.gc(setup.duration_s)
+    if len(series.conntrack_entries) < int(setup.duration_s / sample_every_s + 1e-9):
+        sample(None, setup.duration_s)
     recorder.close_run()
     total = table.stats.as_dict()
     window = {k: v - getattr(at_warmup, k) for k, v in total.items()}
