@@ -51,6 +51,7 @@ def run(
     trace: Trace | IO[str] | str | Path | None = None,
     progress: Callable[[float, float], None] | None = None,
     sample_every_s: float = SAMPLE_EVERY_S,
+    inline_confirm: bool = True,
 ) -> RunData:
     """Simulate ``scenario`` with the SimPy model and return the raw run data.
 
@@ -58,6 +59,8 @@ def run(
     :class:`~snatsim.results.SimulationResult`. ``sample_every_s`` spaces the samples of the
     per-second series (the results' series assume 1 s; other values exist so that tests can show
     that sampling is only an observer: rows and counters do not depend on it).
+    ``inline_confirm=False`` schedules every confirm as an event instead of running it inline
+    when nothing is due first (see :mod:`snatsim.des.node`); results are identical, only slower.
 
     The conntrack GC worker runs on its own cadence, ``conntrack.gc_interval_s`` (default 1 s,
     see :class:`~snatsim.config.ConntrackConfig`): expired entries are invisible to lookups at
@@ -77,7 +80,7 @@ def run(
         tracer = trace
     else:
         tracer = Trace(trace, keep=False)
-    node = Node(env, setup, recorder, tracer)
+    node = Node(env, setup, recorder, tracer, inline_confirm=inline_confirm)
     for wl in setup.workloads:
         workloads.start(node, wl)
 

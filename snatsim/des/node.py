@@ -17,7 +17,10 @@ Ties: simultaneous events run in the order they were scheduled (SimPy's (time, p
 insertion) rule), so a run is an exact function of the config and the seed. A TCP confirm is run
 inline, without an event, when its CPU has nothing queued and SimPy's queue holds nothing due at
 or before it; this is exact because arrivals are always scheduled before the connect() they
-trigger runs (see :mod:`snatsim.des.workloads`), so nothing can be scheduled into the gap.
+trigger runs (see :mod:`snatsim.des.workloads`), so nothing can be scheduled into the gap. The
+rule is guarded: :meth:`Node.at` raises if anything is scheduled before a confirm that already
+ran ahead, and ``inline_confirm=False`` schedules every confirm as an event (the test suite
+checks that every config gives identical results both ways).
 
 Approximations (also in ``docs/model.md``): a FIN close jumps straight to TIME_WAIT (the FIN_WAIT /
 LAST_ACK steps last about one RTT); the pod closes first, so its own socket holds the 4-tuple for
@@ -81,8 +84,10 @@ class Node:
     """One Kubernetes/Docker node doing SNAT for its pods' connections."""
 
     def __init__(self, env: simpy.Environment, setup: NodeSetup, recorder: Recorder,
-                 trace: Trace | None) -> None:
+                 trace: Trace | None, *, inline_confirm: bool = True) -> None:
         self.env = env
+        self.inline_confirm = inline_confirm
+        self._ran_ahead_s = -1.0  # time of the last confirm run inline, ahead of env.now
         self.s = setup
         self.table = setup.table
         self.nat = setup.allocator
@@ -99,6 +104,12 @@ class Node:
         now = env._now
         delay = t_s - now
         t = now + delay if delay > 0.0 else now
+        if t < self._ran_ahead_s:
+            raise AssertionError(
+                f"an event at {t!r} s was scheduled after a confirm ran inline at "
+                f"{self._ran_ahead_s!r} s: the caller of connect() must schedule its next events "
+                "first (see snatsim.des.workloads), or run with inline_confirm=False"
+            )
         ev = _new_call(_Call)
         ev.env = env
         ev.callbacks = _FIRE
@@ -208,8 +219,9 @@ class Node:
                       probes=result.probes, busy=result.busy_probes)
         t_confirm = now + pkt.window_s
         queue = self.env._queue  # SimPy's event queue: is anything due before the confirm?
-        if (conn.orig[0] == TCP and not self.cpu_queue[pkt.cpu]
+        if (self.inline_confirm and conn.orig[0] == TCP and not self.cpu_queue[pkt.cpu]
                 and (not queue or queue[0][0] > t_confirm)):
+            self._ran_ahead_s = t_confirm
             self._confirm(pkt, t_confirm)  # nothing can happen in between: run it inline
         else:
             self.at(t_confirm, self._confirm, pkt)
