@@ -44,7 +44,8 @@ def digest(case: tuple[str, list[str]]) -> str:
     result = snatsim.simulate(scenario)
     summary = result.summary()
     summary.pop("provenance")
-    data = hashlib.sha256(repr(result.rows).encode() + repr(result.series).encode()).hexdigest()
+    rows = [tuple(r) for r in result.rows]  # plain tuples: the digest of the values, not the type
+    data = hashlib.sha256(repr(rows).encode() + repr(result.series).encode()).hexdigest()
     text = hashlib.sha256(json.dumps(summary, sort_keys=True).encode()).hexdigest()
     return f"{name} {' '.join(overrides) or '-'} rows+series={data[:16]} summary={text[:16]}"
 

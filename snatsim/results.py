@@ -123,29 +123,27 @@ class SimulationResult(RunData):
     def summary(self) -> dict[str, Any]:
         """Plain-JSON summary of the measured window (connections started after warm-up)."""
         sim = self.scenario.simulation
-        col = {name: i for i, name in enumerate(COLUMNS)}
-        outcome = [r[col["outcome"]] for r in self.rows]
+        rows = self.rows
+        outcome = [r.outcome for r in rows]
         counts = {o: outcome.count(o) for o in OUTCOMES}
-        latencies = np.array(
-            [r[col["latency_s"]] for r in self.rows if r[col["latency_s"]] is not None], dtype=float
-        )
+        latencies = np.array([r.latency_s for r in rows if r.latency_s is not None], dtype=float)
         n_est = len(latencies)
         delayed = {
             f"ge_{t:g}s": int(np.count_nonzero(latencies >= t)) for t in DELAY_THRESHOLDS_S
         }
-        attempted = len(self.rows)
-        preserved = sum(1 for r in self.rows if r[col["preserved"]])
-        nat_known = sum(1 for r in self.rows if r[col["nat_port"]] is not None)
+        attempted = len(rows)
+        preserved = sum(1 for r in rows if r.preserved)
+        nat_known = sum(1 for r in rows if r.nat_port is not None)
         max_ports = {label: max(series, default=0) for label, series in self.series.ports_in_use.items()}
         per_workload: dict[str, Any] = {}
         for w in self.scenario.workload:
-            rows = [r for r in self.rows if r[col["workload"]] == w.name]
-            lat = [r[col["latency_s"]] for r in rows if r[col["latency_s"]] is not None]
+            mine = [r for r in rows if r.workload == w.name]
+            lat = [r.latency_s for r in mine if r.latency_s is not None]
             per_workload[w.name] = {
-                "attempted": len(rows),
+                "attempted": len(mine),
                 "established": len(lat),
                 "delayed_ge_1s": sum(1 for x in lat if x >= 1.0),
-                "lost_packets": sum(r[col["lost"]] for r in rows),
+                "lost_packets": sum(r.lost for r in mine),
             }
         causes = {c: self.drop_causes.get(c, 0) for c in CAUSES}
         return {

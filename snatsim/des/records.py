@@ -7,12 +7,12 @@ the definitions the summary uses are in :mod:`snatsim.rundata`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from snatsim.kernel.conntrack import Entry
+from snatsim.kernel.conntrack import TCP, Entry
 from snatsim.kernel.nat import NatOutcome, NatResult
 from snatsim.kernel.tuples import ConnTuple
-from snatsim.rundata import CAUSES, Series
+from snatsim.rundata import CAUSES, ConnectionRow, Series
 
 if TYPE_CHECKING:
     from snatsim.des.setup import Destination, WorkloadRuntime
@@ -74,7 +74,7 @@ class Recorder:
 
     def __init__(self, warmup_s: float) -> None:
         self.warmup_s = warmup_s
-        self.rows: list[tuple[Any, ...]] = []
+        self.rows: list[ConnectionRow] = []
         self.active: dict[int, Connection] = {}
         # packets sent / dropped at or after warm-up: TCP SYNs and UDP queries
         self.sent = {"syn": 0, "query": 0}
@@ -99,7 +99,7 @@ class Recorder:
             conn.first_cause = cause
         self.series.bump("syn_drops", int(now_s))
         if now_s >= self.warmup_s:
-            self.lost["syn" if conn.orig.proto == 6 else "query"] += 1
+            self.lost["syn" if conn.orig.proto == TCP else "query"] += 1
             self.drop_causes[cause] += 1
 
     def finish(self, conn: Connection, now_s: float) -> None:
@@ -120,12 +120,13 @@ class Recorder:
         self.active.clear()
 
     @staticmethod
-    def _row(c: Connection) -> tuple[Any, ...]:
+    def _row(c: Connection) -> ConnectionRow:
         o = c.orig
-        preserved = c.nat_port is not None and c.nat_port == o.src_port
-        return (
-            c.id, c.wl.name, c.pod, c.dst.address, "tcp" if o.proto == 6 else "udp", c.t0, c.t_end,
+        tcp = o.proto == TCP
+        assert c.outcome is not None
+        return ConnectionRow(
+            c.id, c.wl.name, c.pod, c.dst.address, "tcp" if tcp else "udp", c.t0, c.t_end,
             o.src_port, c.nat_port, None if c.nat_outcome is None else str(c.nat_outcome),
-            preserved, c.syns if o.proto == 6 else c.tries, c.lost, c.outcome, c.latency_s,
-            c.first_cause,
+            c.nat_port is not None and c.nat_port == o.src_port, c.syns if tcp else c.tries,
+            c.lost, c.outcome, c.latency_s, c.first_cause,
         )
