@@ -196,6 +196,7 @@ class SimulationResult(RunData):
         data: dict[str, list[int]] = {
             "new_connections": s.new_connections,
             "syn_drops": s.syn_drops,
+            "query_drops": s.query_drops,
             "conntrack_entries": s.conntrack_entries,
             "max_ports_in_use": s.max_ports_in_use,
         }

@@ -67,6 +67,7 @@ class Series:
 
     new_connections: list[int] = field(default_factory=list)
     syn_drops: list[int] = field(default_factory=list)
+    query_drops: list[int] = field(default_factory=list)  # UDP queries (A/AAAA) dropped
     conntrack_entries: list[int] = field(default_factory=list)
     max_ports_in_use: list[int] = field(default_factory=list)
     ports_in_use: dict[str, list[int]] = field(default_factory=dict)

@@ -150,7 +150,7 @@ def run(
     n_seconds = len(series.conntrack_entries)
     for col in series.ports_in_use.values():
         col.extend([0] * (n_seconds - len(col)))
-    for name in ("new_connections", "syn_drops"):
+    for name in ("new_connections", "syn_drops", "query_drops"):
         col = getattr(series, name)
         del col[n_seconds:]
         col.extend([0] * (n_seconds - len(col)))

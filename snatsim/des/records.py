@@ -97,9 +97,10 @@ class Recorder:
         """A packet of ``conn`` was dropped in the node (clash at confirm, or table full)."""
         if conn.first_cause is None:
             conn.first_cause = cause
-        self.series.bump("syn_drops", int(now_s))
+        kind = "syn" if conn.orig.proto == TCP else "query"
+        self.series.bump(f"{kind}_drops", int(now_s))
         if now_s >= self.warmup_s:
-            self.lost["syn" if conn.orig.proto == TCP else "query"] += 1
+            self.lost[kind] += 1
             self.drop_causes[cause] += 1
 
     def finish(self, conn: Connection, now_s: float) -> None:
