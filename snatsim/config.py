@@ -278,6 +278,9 @@ class NetworkConfig(Section):
     )
 
 
+MAX_PODS = 64_000  # pod addresses 10.244.0.2-10.244.255.251, see snatsim.des.setup.pod_ip
+
+
 class Scenario(Section):
     """A whole scenario: every section resolved, defaults filled in."""
 
@@ -316,6 +319,12 @@ class Scenario(Section):
             w if "name" in w.model_fields_set else w.model_copy(update={"name": f"workload-{i}"})
             for i, w in enumerate(value)
         )
+        total = sum(w.pods for w in named)
+        if total > MAX_PODS:
+            raise ValueError(
+                f"{total:,} pods in all; the node's pod network 10.244.0.0/16 holds {MAX_PODS:,} "
+                "(250 addresses per /24): use fewer pods with more clients_per_pod each"
+            )
         first: dict[str, int] = {}
         for i, w in enumerate(named):
             if w.name in first:

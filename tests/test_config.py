@@ -208,6 +208,7 @@ RULES: list[tuple[list[str], str, str]] = [
     ),
     (['network.rtt_s={distribution="gamma"}'], "network.rtt_s", "'gamma'"),
     ([W + "pods=0"], W + "pods", "greater than or equal to 1"),
+    ([W + "pods=64001"], "workload", "64,001 pods in all; the node's pod network"),
     ([W + "clients_per_pod=0"], W + "clients_per_pod", "greater than or equal to 1"),
     ([W + "arrival=posson"], W + "arrival", "did you mean 'poisson'?"),
     ([W + "rate_per_s=0"], W + "rate_per_s", "greater than 0"),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import numpy as np
 import pytest
 
-from snatsim.config import Scenario
-from snatsim.des.setup import NodeSetup
+from snatsim.config import MAX_PODS, Scenario
+from snatsim.des.setup import NodeSetup, pod_ip
 
 WORKLOAD = {"pods": 2, "arrival": "poisson", "rate_per_s": 1.0, "destinations": ["203.0.113.10:443"]}
 
@@ -17,3 +19,10 @@ def test_pod_port_range_follows_the_client_era(version: str, top: int) -> None:
     scenario = Scenario.from_dict({"kernel": {"version": version}, "workload": [WORKLOAD]})
     setup = NodeSetup(scenario, scenario.kernel.profile(), np.random.SeedSequence(1))
     assert {(pod.chooser.lo, pod.chooser.hi) for pod in setup.pods} == {(32768, top)}
+
+
+def test_every_pod_the_schema_admits_gets_a_valid_distinct_address() -> None:
+    addresses = [pod_ip(i) for i in range(MAX_PODS)]
+    assert len(set(addresses)) == MAX_PODS
+    assert all(ipaddress.ip_address(a) in ipaddress.ip_network("10.244.0.0/16") for a in addresses)
+    Scenario.from_dict({"workload": [{**WORKLOAD, "pods": MAX_PODS}]})  # the limit itself is valid
