@@ -71,10 +71,17 @@ class ScenarioError(ConfigError):
 
 
 # ----------------------------------------------------------------------------------------- sections
+MAX_DURATION_S = 7 * 86_400.0
+MAX_EXPECTED_CONNECTIONS = 10_000_000  # the SimPy model keeps ~400 bytes per connection record
+
+
 class SimulationConfig(Section):
     """``[simulation]``: run length, warm-up and seed."""
 
-    duration_s: float = Field(default=300.0, gt=0, description="simulated time, warm-up included")
+    duration_s: float = Field(
+        default=300.0, gt=0, le=MAX_DURATION_S,
+        description="simulated time, warm-up included (at most 7 days)",
+    )
     warmup_s: float = Field(
         default=60.0,
         ge=0,
@@ -314,11 +321,24 @@ class Scenario(Section):
 
     @field_validator("workload")
     @classmethod
-    def _named(cls, value: tuple[WorkloadConfig, ...]) -> tuple[WorkloadConfig, ...]:
+    def _named(
+        cls, value: tuple[WorkloadConfig, ...], info: ValidationInfo
+    ) -> tuple[WorkloadConfig, ...]:
         named = tuple(
             w if "name" in w.model_fields_set else w.model_copy(update={"name": f"workload-{i}"})
             for i, w in enumerate(value)
         )
+        simulation = info.data.get("simulation")
+        rates = [w.mean_rate_per_s() for w in named]
+        if simulation is not None and None not in rates:
+            expected = sum(r for r in rates if r is not None) * simulation.duration_s
+            if expected > MAX_EXPECTED_CONNECTIONS:
+                raise ValueError(
+                    f"~{expected:,.0f} connections expected over simulation.duration_s = "
+                    f"{simulation.duration_s:g}; the SimPy model keeps a record of each (~400 "
+                    f"bytes) and accepts at most {MAX_EXPECTED_CONNECTIONS:,}: shorten "
+                    "simulation.duration_s or lower the rates"
+                )
         total = sum(w.pods for w in named)
         if total > MAX_PODS:
             raise ValueError(

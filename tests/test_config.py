@@ -209,6 +209,12 @@ RULES: list[tuple[list[str], str, str]] = [
     (['network.rtt_s={distribution="gamma"}'], "network.rtt_s", "'gamma'"),
     ([W + "pods=0"], W + "pods", "greater than or equal to 1"),
     ([W + "pods=64001"], "workload", "64,001 pods in all; the node's pod network"),
+    (["simulation.duration_s=1e308"], "simulation.duration_s", "less than or equal to 604800"),
+    (
+        ["simulation.duration_s=600000", W + "rate_per_s=100"],
+        "workload",
+        "~60,000,000 connections expected over simulation.duration_s = 600000",
+    ),
     ([W + "clients_per_pod=0"], W + "clients_per_pod", "greater than or equal to 1"),
     ([W + "arrival=posson"], W + "arrival", "did you mean 'poisson'?"),
     ([W + "rate_per_s=0"], W + "rate_per_s", "greater than 0"),
