@@ -394,7 +394,8 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
     path:
         A TOML file.
     overrides:
-        ``"section.key=value"`` strings applied after reading (see :func:`apply_overrides`).
+        ``"section.key=value"`` strings applied after reading (see :func:`apply_overrides`); a
+        single string is taken as one override.
 
     Raises
     ------
@@ -402,6 +403,8 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
         Missing or unreadable file, TOML syntax error (with the line), bad override, or
         :class:`ScenarioError` listing every invalid field.
     """
+    if isinstance(overrides, str):
+        overrides = (overrides,)  # one "key=value" given on its own
     source = str(path)
     try:
         text = Path(path).read_bytes().decode("utf-8")

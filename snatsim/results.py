@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from snatsim.rng import SeedLike
 
 DELAY_THRESHOLDS_S = (1.0, 2.0, 3.0)
+ERA_KEYS = ("nat_era", "confirm_era", "client_era", "syn_era")
 PERCENTILES = {"p50": 50.0, "p90": 90.0, "p99": 99.0, "p999": 99.9}
 CONNTRACK_KEYS = (
     "found", "insert", "insert_failed", "drop", "early_drop", "clash_resolve", "chaintoolong",
@@ -81,7 +82,7 @@ def proportion_ci95(k: int, n: int) -> list[float] | None:
 
 
 def simulate(
-    scenario: Scenario,
+    scenario: Scenario | str | Path,
     rng: SeedLike = None,
     *,
     trace: Trace | IO[str] | str | Path | None = None,
@@ -92,7 +93,8 @@ def simulate(
     Parameters
     ----------
     scenario:
-        A validated scenario (see :func:`snatsim.load_scenario`).
+        A validated scenario (see :func:`snatsim.load_scenario`), or the path of a TOML file
+        (loaded without overrides).
     rng:
         Seed (int), SeedSequence or Generator. ``None`` uses ``simulation.seed`` (or fresh entropy,
         recorded in the result's provenance). Same scenario + seed => identical results.
@@ -102,16 +104,53 @@ def simulate(
     progress:
         Called as ``progress(simulated_s, duration_s)`` a hundred times during the run.
     """
+    from snatsim.config import Scenario, load_scenario
     from snatsim.des import run
 
+    if isinstance(scenario, str | Path):
+        scenario = load_scenario(scenario)
+    elif not isinstance(scenario, Scenario):
+        raise TypeError(
+            f"simulate() takes a Scenario or a path, not {type(scenario).__name__}; "
+            "build one with snatsim.load_scenario(path, overrides)"
+        )
     return SimulationResult.from_run(run(scenario, rng, trace=trace, progress=progress))
 
 
-@dataclass
+@dataclass(repr=False)
 class SimulationResult(RunData):
-    """The outcome of one run (see :func:`simulate`): the engine's :class:`RunData` plus provenance."""
+    """The outcome of one run (see :func:`simulate`): the engine's :class:`RunData` plus provenance.
+
+    Its repr is one line (a notebook shows an HTML table): the rows are in :meth:`to_frame`.
+    """
 
     provenance: dict[str, Any] = field(default_factory=dict)
+
+    def _headline(self) -> dict[str, str]:
+        """The few facts that identify a run and its outcome, as display strings."""
+        delayed = sum(1 for r in self.rows if r.latency_s is not None and r.latency_s >= 1.0)
+        established = sum(1 for r in self.rows if r.latency_s is not None)
+        return {
+            "kernel": f"{self.scenario.kernel.version} ("
+            + " ".join(self.profile.get(k, "?") for k in ERA_KEYS) + ")",
+            "seed": "entropy" if self.seed is None else str(self.seed),
+            "connections": f"{len(self.rows):,}",
+            "insert_failed": f"{self.counters.get('insert_failed', 0):,}",
+            "delayed ≥ 1 s": f"{delayed:,} of {established:,} established",
+        }
+
+    def __repr__(self) -> str:
+        facts = ", ".join(f"{k} {v}" for k, v in self._headline().items())
+        return f"<SimulationResult: {facts}>"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        cells = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+            for k, v in self._headline().items()
+        )
+        return f"<table><caption>SimulationResult</caption>{cells}</table>"
 
     @classmethod
     def from_run(cls, run: RunData) -> SimulationResult:

@@ -1,0 +1,43 @@
+"""The Python API as a notebook user meets it: short reprs, paths and single overrides accepted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import snatsim
+
+CONFIG = Path(__file__).resolve().parents[1] / "configs" / "legacy-rover.toml"
+SHORT = ["simulation.duration_s=70", "simulation.warmup_s=0"]
+
+
+@pytest.fixture(scope="module")
+def result() -> snatsim.SimulationResult:
+    return snatsim.simulate(snatsim.load_scenario(CONFIG, SHORT), rng=3)
+
+
+def test_repr_is_one_short_line_with_the_run_identity(result: snatsim.SimulationResult) -> None:
+    text = repr(result)
+    assert len(result.rows) > 1000 and "\n" not in text and len(text) < 300
+    assert "kernel 4.14 (A1 C1 P1 T1)" in text and "seed 3" in text
+    assert f"connections {len(result.rows):,}" in text
+
+
+def test_html_repr_is_a_small_table(result: snatsim.SimulationResult) -> None:
+    page = result._repr_html_()
+    assert page.startswith("<table>") and len(page) < 2000 and "insert_failed" in page
+
+
+def test_simulate_accepts_a_path_and_loads_it() -> None:
+    from_path = snatsim.simulate(CONFIG, rng=3)
+    assert from_path.rows == snatsim.simulate(snatsim.load_scenario(CONFIG), rng=3).rows
+
+
+def test_simulate_rejects_other_objects_with_the_fix() -> None:
+    with pytest.raises(TypeError, match="load_scenario"):
+        snatsim.simulate({"kernel": {}}, rng=1)  # type: ignore[arg-type]
+
+
+def test_load_scenario_takes_a_single_override_string() -> None:
+    assert snatsim.load_scenario(CONFIG, "kernel.version=5.4").kernel.version == "5.4"
