@@ -17,6 +17,8 @@ _LAZY = {
     "Scenario": "snatsim.config",
     "simulate": "snatsim.results",
     "SimulationResult": "snatsim.results",
+    "replicate": "snatsim.replicates",
+    "ReplicateSet": "snatsim.replicates",
     "resolve_profile": "snatsim.kernel.profiles",
     "KernelProfile": "snatsim.kernel.profiles",
     "make_rng": "snatsim.rng",

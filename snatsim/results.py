@@ -209,6 +209,8 @@ class SimulationResult(RunData):
             "connect_latency_s": _latency_stats(latencies),
             "delayed_fraction": {k: _fraction(v, n_est) for k, v in delayed.items()},
             "delayed_fraction_ci95": {k: proportion_ci95(v, n_est) for k, v in delayed.items()},
+            "delayed_fraction_ci95_assumes": "independent connections (exact binomial); for "
+            "correlated workloads such as aligned tickers use snatsim.replicate",
             "delayed_counts": {**delayed, "of": n_est},
             "insert_failed_causes": causes,
             "drops": {**causes, "table_full": self.drop_causes.get("table-full", 0)},
