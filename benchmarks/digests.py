@@ -6,9 +6,11 @@ Run before and after a hot-path change and compare::
     # ... change the code ...
     .venv/bin/python benchmarks/digests.py | diff /tmp/before.txt - && echo identical
 
-Each line is one run (200 simulated seconds): the config, its overrides, a SHA-256 digest of the
-per-connection rows and the per-second series, and one of the summary (provenance left out, as it
-names library versions). Runs go to two worker processes; the output order is fixed.
+Each line is one case (200 simulated seconds): the config, its overrides, a SHA-256 digest of the
+per-connection rows and the per-second series without the drain (``rows+series``: comparable with
+every earlier version of this script), the same with the drain (``drained``), and one of the
+summary (provenance left out, as it names library versions). Runs go to two worker processes; the
+output order is fixed.
 """
 
 from __future__ import annotations
@@ -35,19 +37,38 @@ VARIANTS: list[tuple[str, list[str]]] = [
 ]
 
 
-def digest(case: tuple[str, list[str]]) -> str:
-    """One line: config, overrides, digest of rows + series, digest of the summary."""
-    name, overrides = case
-    scenario = snatsim.load_scenario(
-        ROOT / "configs" / f"{name}.toml", ["simulation.duration_s=200", *overrides]
+def _comparable(result: snatsim.SimulationResult) -> str:
+    """Rows and series in the form of the first version of this script (for before/after diffs).
+
+    Plain tuples for rows; the series as they were before UDP query drops got their own column
+    (``syn_drops`` then counted both).
+    """
+    rows = [tuple(r) for r in result.rows]
+    s = result.series
+    both = [a + b for a, b in zip(s.syn_drops, s.query_drops, strict=True)]
+    series = (
+        f"Series(new_connections={s.new_connections!r}, syn_drops={both!r}, "
+        f"conntrack_entries={s.conntrack_entries!r}, max_ports_in_use={s.max_ports_in_use!r}, "
+        f"ports_in_use={s.ports_in_use!r})"
     )
-    result = snatsim.simulate(scenario)
+    return hashlib.sha256(repr(rows).encode() + series.encode()).hexdigest()
+
+
+def digest(case: tuple[str, list[str]]) -> str:
+    """One line: config, overrides, digest of rows + series without and with the drain (the end
+    of the run as before the drain existed, then as now), digest of the summary."""
+    name, overrides = case
+    path = ROOT / "configs" / f"{name}.toml"
+    base = ["simulation.duration_s=200", *overrides]
+    undrained = snatsim.simulate(snatsim.load_scenario(path, [*base, "simulation.drain=false"]))
+    result = snatsim.simulate(snatsim.load_scenario(path, base))
     summary = result.summary()
     summary.pop("provenance")
-    rows = [tuple(r) for r in result.rows]  # plain tuples: the digest of the values, not the type
-    data = hashlib.sha256(repr(rows).encode() + repr(result.series).encode()).hexdigest()
     text = hashlib.sha256(json.dumps(summary, sort_keys=True).encode()).hexdigest()
-    return f"{name} {' '.join(overrides) or '-'} rows+series={data[:16]} summary={text[:16]}"
+    return (
+        f"{name} {' '.join(overrides) or '-'} rows+series={_comparable(undrained)[:16]} "
+        f"drained={_comparable(result)[:16]} summary={text[:16]}"
+    )
 
 
 def main() -> None:

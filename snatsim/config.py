@@ -90,6 +90,11 @@ class SimulationConfig(Section):
     seed: int | None = Field(
         default=None, ge=0, description="absent: fresh entropy, recorded in results"
     )
+    drain: bool = Field(
+        default=True,
+        description="after duration_s, stop new arrivals and follow every started connect to "
+        "its end (established, failed or timed out) so that none is left in flight",
+    )
 
     @field_validator("warmup_s")
     @classmethod

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from snatsim.rng import SeedLike
 
 DELAY_THRESHOLDS_S = (1.0, 2.0, 3.0)
+NEVER_COMPLETED = ("failed", "app_timeout")
 ERA_KEYS = ("nat_era", "confirm_era", "client_era", "syn_era")
 PERCENTILES = {"p50": 50.0, "p90": 90.0, "p99": 99.0, "p999": 99.9}
 CONNTRACK_KEYS = (
@@ -166,9 +167,13 @@ class SimulationResult(RunData):
         outcome = [r.outcome for r in rows]
         counts = {o: outcome.count(o) for o in OUTCOMES}
         latencies = np.array([r.latency_s for r in rows if r.latency_s is not None], dtype=float)
-        n_est = len(latencies)
+        # connects that never completed (ETIMEDOUT, the app's timeout, the resolver giving up)
+        # count as delayed at every threshold: the user waited at least that long
+        never = counts["failed"] + counts["app_timeout"]
+        n_est = len(latencies) + never
         delayed = {
-            f"ge_{t:g}s": int(np.count_nonzero(latencies >= t)) for t in DELAY_THRESHOLDS_S
+            f"ge_{t:g}s": int(np.count_nonzero(latencies >= t)) + never
+            for t in DELAY_THRESHOLDS_S
         }
         attempted = len(rows)
         preserved = sum(1 for r in rows if r.preserved)
@@ -178,10 +183,11 @@ class SimulationResult(RunData):
         for w in self.scenario.workload:
             mine = [r for r in rows if r.workload == w.name]
             lat = [r.latency_s for r in mine if r.latency_s is not None]
+            mine_never = sum(1 for r in mine if r.outcome in NEVER_COMPLETED)
             per_workload[w.name] = {
                 "attempted": len(mine),
                 "established": len(lat),
-                "delayed_ge_1s": sum(1 for x in lat if x >= 1.0),
+                "delayed_ge_1s": sum(1 for x in lat if x >= 1.0) + mine_never,
                 "lost_packets": sum(r.lost for r in mine),
             }
         causes = {c: self.drop_causes.get(c, 0) for c in CAUSES}
@@ -211,7 +217,7 @@ class SimulationResult(RunData):
             "delayed_fraction_ci95": {k: proportion_ci95(v, n_est) for k, v in delayed.items()},
             "delayed_fraction_ci95_assumes": "independent connections (exact binomial); for "
             "correlated workloads such as aligned tickers use snatsim.replicate",
-            "delayed_counts": {**delayed, "of": n_est},
+            "delayed_counts": {**delayed, "of": n_est, "never_completed": never},
             "insert_failed_causes": causes,
             "drops": {**causes, "table_full": self.drop_causes.get("table-full", 0)},
             "ports": {

@@ -46,7 +46,8 @@ def scenario(
 ) -> Scenario:
     """A small valid scenario: fixed rtt and window, no warm-up; ``sections`` merge into the dict."""
     d: dict[str, Any] = {
-        "simulation": {"duration_s": duration_s, "warmup_s": 0.0, "seed": seed},
+        # no drain: a script's log ends at duration_s (tests/test_des_drain.py covers the drain)
+        "simulation": {"duration_s": duration_s, "warmup_s": 0.0, "seed": seed, "drain": False},
         "kernel": {"version": kernel},
         "node": {"cpus": cpus, "nat_to_confirm_us": WINDOW_US},
         "network": {"rtt_s": RTT_S},

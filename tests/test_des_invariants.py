@@ -93,7 +93,10 @@ def test_every_attempted_connection_has_exactly_one_outcome(which: tuple[str, st
     assert counts.get("in_flight", 0) == c["in_flight"]
     assert counts.get("app_timeout", 0) == c["app_timeouts"]
     assert sum(w["attempted"] for w in s["per_workload"].values()) == c["attempted"]
-    assert s["delayed_counts"]["of"] == c["established"]
+    # the delayed figures cover every connect that resolved: established, or never completed
+    never = c["failed"] + c["app_timeouts"]
+    assert s["delayed_counts"]["of"] == c["established"] + never
+    assert s["delayed_counts"]["never_completed"] == never
 
 
 @pytest.mark.parametrize("which", all_runs())

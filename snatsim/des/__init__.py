@@ -30,6 +30,7 @@ from snatsim.rundata import RunData, destination_label
 __all__ = ["Trace", "run"]
 
 SAMPLE_EVERY_S = 1.0
+DRAIN_MARGIN_S = 10.0
 
 
 def _seed_sequence(scenario: Scenario, rng: SeedLike) -> tuple[np.random.SeedSequence, int | None]:
@@ -42,6 +43,31 @@ def _seed_sequence(scenario: Scenario, rng: SeedLike) -> tuple[np.random.SeedSeq
     if isinstance(rng, np.random.Generator):
         return np.random.SeedSequence(int(rng.integers(0, 2**63))), None
     return np.random.SeedSequence(int(rng)), int(rng)
+
+
+def drain_horizon_s(scenario: Scenario, syn_give_up_s: float) -> float:
+    """How long after the end a connection started just before it can take to resolve its connect.
+
+    TCP: the SYN schedule's give-up time (spec §9) or the app's ``connect_timeout_s`` if shorter;
+    UDP: every resolver try (``attempts × retry_timeout_s``, spec §12). Ten seconds are added
+    for the last answer's round trip and queued packets.
+    """
+    horizon = 0.0
+    for w in scenario.workload:
+        if w.protocol == "tcp":
+            budget = syn_give_up_s
+            if w.connect_timeout_s is not None:
+                budget = min(budget, w.connect_timeout_s)
+        else:
+            budget = w.attempts * w.retry_timeout_s
+        horizon = max(horizon, budget)
+    return horizon + DRAIN_MARGIN_S
+
+
+def _drain(env: simpy.Environment, recorder: Recorder, until_s: float) -> None:
+    """Run on, a second at a time, until every measured connect has resolved or ``until_s``."""
+    while env.now < until_s and recorder.unresolved():
+        env.run(until=min(env.now + 1.0, until_s))
 
 
 def run(
@@ -90,15 +116,19 @@ def run(
 
     gc_every_s = scenario.conntrack.gc_interval_s
     next_gc_s = gc_every_s
+    gc_until_s = setup.duration_s  # moved to the end of the drain once arrivals stop
+    sampling = True
 
     def collect(_: object, now: float) -> None:
         nonlocal next_gc_s
         table.gc(now)
         next_gc_s = now + gc_every_s
-        if next_gc_s <= setup.duration_s + 1e-9:
+        if next_gc_s <= gc_until_s + 1e-9:
             node.at(next_gc_s, collect, None)
 
     def sample(_: object, now: float) -> None:
+        if not sampling:
+            return  # a sample due exactly at the end, taken already
         series.conntrack_entries.append(len(table))
         biggest = 0
         for key, n in table.destinations().items():
@@ -133,17 +163,23 @@ def run(
             env.run(until=setup.duration_s * k / steps)
             if progress is not None:
                 progress(env.now, setup.duration_s)
+        # SimPy stops before events due exactly at `until`: run the GC pass and the sample due then
+        if next_gc_s <= setup.duration_s + 1e-9:
+            table.gc(setup.duration_s)
+        if len(series.conntrack_entries) < int(setup.duration_s / sample_every_s + 1e-9):
+            sample(None, setup.duration_s)
+        sampling = False
+        # the drain: no new arrivals; connections already started are followed to their end
+        node.accepting = False
+        if scenario.simulation.drain:
+            gc_until_s = setup.duration_s + drain_horizon_s(scenario, setup.syn_schedule.give_up_s)
+            _drain(env, recorder, gc_until_s)
     finally:
         if gc_was_enabled:
             gc.enable()
         if own_file is not None:
             own_file.close()
     wall_s = time.perf_counter() - started
-    # SimPy stops before events due exactly at `until`: run the GC pass and the sample due then
-    if next_gc_s <= setup.duration_s + 1e-9:
-        table.gc(setup.duration_s)
-    if len(series.conntrack_entries) < int(setup.duration_s / sample_every_s + 1e-9):
-        sample(None, setup.duration_s)
     recorder.close_run()
     total = table.stats.as_dict()
     window = {k: v - getattr(at_warmup, k) for k, v in total.items()}

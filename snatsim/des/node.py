@@ -87,6 +87,7 @@ class Node:
                  trace: Trace | None, *, inline_confirm: bool = True) -> None:
         self.env = env
         self.inline_confirm = inline_confirm
+        self.accepting = True  # new connections are accepted until the end (then the drain)
         self._ran_ahead_s = -1.0  # time of the last confirm run inline, ahead of env.now
         self.s = setup
         self.table = setup.table
@@ -130,8 +131,11 @@ class Node:
                 on_done: Callable[[Connection], None] | None = None) -> None:
         """A client calls connect() (TCP) or sends a DNS-like request (UDP) at ``now``.
 
-        Must be the last thing an event callback does (see the module docstring).
+        Must be the last thing an event callback does (see the module docstring). After the
+        end of the run (the drain) it does nothing.
         """
+        if not self.accepting:
+            return
         s = self.s
         w = client.workload
         dst = w.pick_destination()
@@ -305,6 +309,7 @@ class Node:
         self.table.set_state(entry, _ESTABLISHED, now, assured=True)
         conn.outcome = "established"
         conn.latency_s = now - conn.t0
+        self.rec.resolved(conn)
         if self.trace is not None:
             self._log(now, conn, "established", entry.nat_tuple.src_port, latency_s=conn.latency_s)
         self.at(now + conn.wl.lifetime_s(), self._close, conn)

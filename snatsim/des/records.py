@@ -36,6 +36,7 @@ class Connection:
     tries = 0
     answered = 0
     retry_pending = False
+    connecting = False  # started, no answer yet (see Recorder.resolved)
     entry: Entry | None = None
     nat_port: int | None = None
     nat_outcome: NatOutcome | None = None
@@ -76,6 +77,7 @@ class Recorder:
         self.warmup_s = warmup_s
         self.rows: list[ConnectionRow] = []
         self.active: dict[int, Connection] = {}
+        self.connecting = 0  # connects started and not yet resolved (measured or not)
         # packets sent / dropped at or after warm-up: TCP SYNs and UDP queries
         self.sent = {"syn": 0, "query": 0}
         self.lost = {"syn": 0, "query": 0}
@@ -85,6 +87,8 @@ class Recorder:
     def started(self, conn: Connection) -> None:
         """A connection began (its pod port is chosen)."""
         self.series.bump("new_connections", int(conn.t0))
+        conn.connecting = True
+        self.connecting += 1
         if conn.measured:
             self.active[conn.id] = conn
 
@@ -106,11 +110,22 @@ class Recorder:
     def finish(self, conn: Connection, now_s: float) -> None:
         """The connection ended (closed, failed, timed out); store its record and notify."""
         conn.t_end = now_s
+        self.resolved(conn)
         if conn.measured:
             self.active.pop(conn.id, None)
             self.rows.append(self._row(conn))
         if conn.on_done is not None:
             conn.on_done(conn)
+
+    def resolved(self, conn: Connection) -> None:
+        """``conn``'s connect (or lookup) has its answer: established, failed or timed out."""
+        if conn.connecting:
+            conn.connecting = False
+            self.connecting -= 1
+
+    def unresolved(self) -> bool:
+        """Is any connect still waiting (no answer yet, no failure, no timeout)?"""
+        return self.connecting > 0
 
     def close_run(self) -> None:
         """End of run: connections still open are recorded as they stand."""

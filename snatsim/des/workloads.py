@@ -28,7 +28,8 @@ def start(node: Node, wl: WorkloadRuntime) -> None:
     """Schedule the arrivals of one workload group.
 
     Every driver schedules its next arrival *before* calling ``node.connect`` and calls it last,
-    which the node's inline confirm relies on (see :mod:`snatsim.des.node`).
+    which the node's inline confirm relies on (see :mod:`snatsim.des.node`). Drivers stop when
+    the node stops accepting connections (the drain after the end of the run).
     """
     cfg = wl.cfg
     u = wl.uniform
@@ -63,6 +64,8 @@ class _Poisson:
         self.node.at(now + gap, self.fire, None)
 
     def fire(self, _: object, now: float) -> None:
+        if not self.node.accepting:
+            return  # the run has ended: no more arrivals
         wl = self.wl
         client = wl.clients[wl.uniform.below(self.n)] if self.n > 1 else wl.clients[0]
         self.schedule_next(now)
@@ -83,6 +86,8 @@ class _Ticker:
         self.node.at(at, self.fire, None)
 
     def fire(self, _: object, now: float) -> None:
+        if not self.node.accepting:
+            return  # the run has ended: no more arrivals
         self.schedule(self.n + 1)
         self.node.connect(self.client, now)
 
@@ -93,6 +98,8 @@ class _Loop:
         self.client = client
 
     def go(self, _: object, now: float) -> None:
+        if not self.node.accepting:
+            return  # the run has ended: no more arrivals
         self.node.connect(self.client, now, self.done)
 
     def done(self, conn: Connection) -> None:
@@ -113,6 +120,8 @@ class _Burst:
 
     def fire(self, _: object, now: float) -> None:
         """Schedule the burst's connects as separate same-instant events, then the next burst."""
+        if not self.node.accepting:
+            return  # the run has ended: no more arrivals
         clients = self.wl.clients
         for _i in range(self.size):
             client = clients[self.next_client % len(clients)]
