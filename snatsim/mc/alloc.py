@@ -1,0 +1,177 @@
+"""Vectorized SNAT port search (spec §4.4, §5.1) over a batch of independent allocations.
+
+This mirrors step 4 of :meth:`snatsim.kernel.nat.SnatAllocator.get_unique_tuple` (the search;
+steps 1-3, preservation and by-source reuse, are not modelled: the caller asks for a search).
+Each allocation sees a *confirmed occupancy*: ``busy[row, slot]`` is True when window port
+``lo + slot`` is held by a confirmed entry towards the same destination (spec §5.1).
+
+Draw order (the same u16 values the scalar code takes from :class:`snatsim.rng.Draws`):
+``offsets[..., r]`` is the value of the allocation's ``r``-th ``draws.u16()`` call.
+
+* A2-A4 (5.0+, spec §4.4): one u16 per search round, in round order. A window of ``size`` ports
+  has at most :func:`max_rounds` rounds (1 when ``size <= 128``, 5 for the default 64,512-port
+  window); columns past the rounds an allocation used are ignored (``rounds`` says how many it
+  took). So with one column the batch equals a scalar run fed one sequential ``Draws`` stream.
+* A1 ``--random-fully`` (spec §4.4): one u16, the single start offset (column 0).
+* A1 default (rover) and ``--random`` (keyed hash) draw nothing: the start offset is given.
+
+The probe rule is the kernel's in every era: ``slot = off % size``, ``off = (off + 1) & 0xFFFF``.
+The loop runs over probe steps on the shrinking set of still-searching allocations, so the cost is
+about (allocations x mean probes) vector element operations plus a per-step overhead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from snatsim.kernel.nat import EVICT_THRESHOLD, NF_NAT_MAX_ATTEMPTS
+
+U16 = 1 << 16
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Per-allocation outcome of a batched search (shapes = the batch shape).
+
+    ``slot`` is the chosen window slot (port ``lo + slot``); ``probes`` the candidates tried;
+    ``busy_probes`` those found busy (``NatResult.busy_probes``); ``found`` the busy probes that
+    went through the counting used-check (spec §5.1, §5.3: A3+ eviction probes do not count);
+    ``rounds`` the u16 draws consumed (A2+); ``gave_up`` True when a busy port was returned;
+    ``offset`` the final 16-bit offset (A1: the new rover value).
+    """
+
+    slot: NDArray[np.int64]
+    probes: NDArray[np.int64]
+    busy_probes: NDArray[np.int64]
+    found: NDArray[np.int64]
+    rounds: NDArray[np.int64]
+    gave_up: NDArray[np.bool_]
+    offset: NDArray[np.int64]
+
+
+def max_rounds(size: int) -> int:
+    """Number of A2+ rounds a search of a ``size``-port window can take (spec §4.4)."""
+    attempts, rounds = min(size, NF_NAT_MAX_ATTEMPTS), 1
+    while attempts < size and attempts >= 16:
+        attempts //= 2
+        rounds += 1
+    return rounds
+
+
+def _flat_rows(busy: NDArray[np.bool_], shape: tuple[int, ...]) -> NDArray[np.int64]:
+    """Flat index of the start of each allocation's occupancy row (``busy`` row per trial).
+
+    ``busy`` is (trials, size) or (1, size) (shared); allocations are (trials, ...).
+    """
+    trials, size = busy.shape
+    if trials == 1:
+        return np.zeros(shape, dtype=np.int64)
+    if shape[0] != trials:
+        raise ValueError(f"busy has {trials} rows but the batch has {shape[0]} trials")
+    rows = np.arange(trials, dtype=np.int64) * size
+    return np.broadcast_to(rows.reshape((trials,) + (1,) * (len(shape) - 1)), shape).copy()
+
+
+class _Batch:
+    """Flat working arrays of one search batch."""
+
+    def __init__(self, busy: NDArray[np.bool_], shape: tuple[int, ...],
+                 evictable: NDArray[np.bool_] | None) -> None:
+        self.size = busy.shape[1]
+        self.busy = np.ascontiguousarray(busy).ravel()
+        self.evict = None if evictable is None else np.ascontiguousarray(evictable).ravel()
+        self.base = _flat_rows(busy, shape).ravel()
+        n = self.base.size
+        self.slot = np.zeros(n, dtype=np.int64)
+        self.probes = np.zeros(n, dtype=np.int64)
+        self.busy_probes = np.zeros(n, dtype=np.int64)
+        self.found = np.zeros(n, dtype=np.int64)
+        self.rounds = np.zeros(n, dtype=np.int64)
+        self.gave_up = np.zeros(n, dtype=bool)
+        self.offset = np.zeros(n, dtype=np.int64)
+
+    def run(self, idx: NDArray[np.int64], off: NDArray[np.int64], attempts: int,
+            *, check_last: bool = True) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """Probe up to ``attempts`` ports for allocations ``idx`` from offsets ``off``.
+
+        Allocations that find a free port are finished; returns (idx, last offset) of those that
+        saw every probe busy. ``check_last=False`` is A1's unchecked ``size``-th probe.
+        """
+        size = self.size
+        for i in range(attempts):
+            if idx.size == 0:
+                break
+            o = off & 0xFFFF
+            slot = o % size
+            self.slot[idx], self.offset[idx] = slot, o
+            self.probes[idx] += 1
+            if i == attempts - 1 and not check_last:
+                return idx[:0], off[:0]
+            taken = self.busy[self.base[idx] + slot]
+            counted = taken
+            if self.evict is not None and attempts - i <= EVICT_THRESHOLD:
+                counted = np.zeros_like(taken)  # _used_or_evict does not count found
+                taken = taken & ~self.evict[self.base[idx] + slot]
+            self.found[idx] += counted
+            self.busy_probes[idx] += taken
+            idx, off = idx[taken], off[taken] + 1
+        return idx, off
+
+    def result(self, shape: tuple[int, ...]) -> SearchResult:
+        return SearchResult(
+            slot=self.slot.reshape(shape), probes=self.probes.reshape(shape),
+            busy_probes=self.busy_probes.reshape(shape), found=self.found.reshape(shape),
+            rounds=self.rounds.reshape(shape), gave_up=self.gave_up.reshape(shape),
+            offset=self.offset.reshape(shape))
+
+
+def search_rounds(busy: NDArray[np.bool_], offsets: NDArray[np.integer],
+                  *, evictable: NDArray[np.bool_] | None = None) -> SearchResult:
+    """A2-A4 (5.0+) search, spec §4.4: PRNG offset, rounds of 128/64/32/16/8 probes.
+
+    ``offsets`` has shape ``batch + (R,)`` with ``R >= 1`` u16 draws per allocation (see the
+    module docstring; an allocation needing more rounds than columns raises). ``evictable``
+    (same shape as ``busy``) marks busy ports whose holder a TCP SYN would evict when at most 32
+    probes are left in the round (A3/A4, spec §5.3: a closing SNAT entry whose sequence is
+    behind); None is A2. Eviction frees only that allocation's view, as for one scalar search.
+    """
+    offsets = np.asarray(offsets)
+    shape = offsets.shape[:-1]
+    b = _Batch(busy, shape, evictable)
+    draws = offsets.reshape(-1, offsets.shape[-1]).astype(np.int64)
+    size = b.size
+    attempts = min(size, NF_NAT_MAX_ATTEMPTS)
+    idx = np.arange(b.base.size, dtype=np.int64)
+    r = 0
+    while idx.size:
+        if r >= draws.shape[1]:
+            raise ValueError(f"round {r + 1} needs a u16 column; pass max_rounds(size) columns")
+        b.rounds[idx] += 1
+        idx, _ = b.run(idx, draws[idx, r], attempts)
+        if not (attempts < size and attempts >= 16):
+            b.gave_up[idx] = True  # keeps the last (busy) candidate
+            break
+        attempts //= 2
+        r += 1
+    return b.result(shape)
+
+
+def search_rover(busy: NDArray[np.bool_], start: NDArray[np.integer]) -> SearchResult:
+    """A1 (<= 4.20) search, spec §4.4: +1 steps from ``start`` over the whole window.
+
+    ``start`` is the 16-bit start offset per allocation: the u16 draw for ``--random-fully``, the
+    keyed hash for ``--random``, the rover for the default. The ``size``-th probe is returned
+    unchecked (``gave_up`` when it is busy). ``offset`` is the new rover value.
+    """
+    start = np.asarray(start)
+    shape = start.shape
+    b = _Batch(busy, shape, None)
+    idx = np.arange(b.base.size, dtype=np.int64)
+    b.rounds[:] = 1
+    b.run(idx, start.ravel().astype(np.int64), b.size, check_last=False)
+    last = b.probes == b.size
+    b.gave_up[last] = b.busy[b.base[last] + b.slot[last]]
+    return b.result(shape)
