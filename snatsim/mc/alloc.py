@@ -76,15 +76,21 @@ def _flat_rows(busy: NDArray[np.bool_], shape: tuple[int, ...]) -> NDArray[np.in
 
 
 class _Batch:
-    """Flat working arrays of one search batch."""
+    """Flat working arrays of one search batch.
+
+    Per step only the still-searching allocations are touched; counters are written when an
+    allocation leaves a round (its busy probes in a round are all its probes but a free last one).
+    """
 
     def __init__(self, busy: NDArray[np.bool_], shape: tuple[int, ...],
                  evictable: NDArray[np.bool_] | None) -> None:
-        self.size = busy.shape[1]
+        self.size = size = busy.shape[1]
         self.busy = np.ascontiguousarray(busy).ravel()
         self.evict = None if evictable is None else np.ascontiguousarray(evictable).ravel()
-        self.base = _flat_rows(busy, shape).ravel()
-        n = self.base.size
+        # shared occupancy row: no per-allocation row offset at all
+        self.base = None if busy.shape[0] == 1 else _flat_rows(busy, shape).ravel()
+        self.slot_of = (np.arange(U16) % size).astype(np.intp)  # off -> slot, spec §4.4
+        n = int(np.prod(shape, dtype=np.int64))
         self.slot = np.zeros(n, dtype=np.int64)
         self.probes = np.zeros(n, dtype=np.int64)
         self.busy_probes = np.zeros(n, dtype=np.int64)
@@ -93,32 +99,56 @@ class _Batch:
         self.gave_up = np.zeros(n, dtype=bool)
         self.offset = np.zeros(n, dtype=np.int64)
 
-    def run(self, idx: NDArray[np.int64], off: NDArray[np.int64], attempts: int,
-            *, check_last: bool = True) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-        """Probe up to ``attempts`` ports for allocations ``idx`` from offsets ``off``.
+    def _busy_at(self, idx: NDArray[np.int64] | None, slot: NDArray[np.intp],
+                 table: NDArray[np.bool_]) -> NDArray[np.bool_]:
+        where = slot if self.base is None else slot + (self.base if idx is None else self.base[idx])
+        out: NDArray[np.bool_] = table[where]
+        return out
 
-        Allocations that find a free port are finished; returns (idx, last offset) of those that
-        saw every probe busy. ``check_last=False`` is A1's unchecked ``size``-th probe.
+    def run(self, idx: NDArray[np.int64] | None, off: NDArray[np.uint16], attempts: int,
+            *, check_last: bool = True) -> NDArray[np.int64]:
+        """Probe up to ``attempts`` ports for allocations ``idx`` (None: all) from offsets ``off``.
+
+        Allocations that find a free port are finished; returns the indices of those that saw
+        every probe busy. ``check_last=False`` is A1's unchecked ``size``-th probe. The eviction
+        zone (``evictable`` given) is the last 32 probes of the round (spec §5.3).
         """
-        size = self.size
+        cap = attempts if self.evict is None else max(attempts - EVICT_THRESHOLD, 0)
+        done_before = self.probes.copy() if idx is None else self.probes[idx]
         for i in range(attempts):
-            if idx.size == 0:
-                break
-            o = off & 0xFFFF
-            slot = o % size
-            self.slot[idx], self.offset[idx] = slot, o
-            self.probes[idx] += 1
+            o = off + np.uint16(i) if i else off  # u16 arithmetic: wraps at 65,536 (spec §4.4)
+            slot = self.slot_of[o]
+            if idx is None:
+                self.slot[:], self.offset[:] = slot, o
+            else:
+                self.slot[idx], self.offset[idx] = slot, o
             if i == attempts - 1 and not check_last:
-                return idx[:0], off[:0]
-            taken = self.busy[self.base[idx] + slot]
-            counted = taken
+                sel: slice | NDArray[np.int64] = slice(None) if idx is None else idx
+                self.probes[sel] = done_before + attempts
+                self.busy_probes[sel] += attempts - 1
+                self.found[sel] += min(attempts - 1, cap)
+                return np.zeros(0, dtype=np.int64)
+            taken = self._busy_at(idx, slot, self.busy)
             if self.evict is not None and attempts - i <= EVICT_THRESHOLD:
-                counted = np.zeros_like(taken)  # _used_or_evict does not count found
-                taken = taken & ~self.evict[self.base[idx] + slot]
-            self.found[idx] += counted
-            self.busy_probes[idx] += taken
-            idx, off = idx[taken], off[taken] + 1
-        return idx, off
+                taken &= ~self._busy_at(idx, slot, self.evict)
+            free = ~taken
+            if idx is None:  # first probe of the whole batch: write every allocation once
+                self.probes[:] = done_before + (i + 1)
+            else:
+                fin = idx[free]
+                self.probes[fin] = done_before[free] + (i + 1)
+                if i:
+                    self.busy_probes[fin] += i
+                    self.found[fin] += min(i, cap)
+            idx = np.flatnonzero(taken) if idx is None else idx[taken]
+            off, done_before = off[taken], done_before[taken]
+            if idx.size == 0:
+                return idx
+        assert idx is not None
+        self.probes[idx] = done_before + attempts
+        self.busy_probes[idx] += attempts
+        self.found[idx] += cap
+        return idx
 
     def result(self, shape: tuple[int, ...]) -> SearchResult:
         return SearchResult(
@@ -126,7 +156,6 @@ class _Batch:
             busy_probes=self.busy_probes.reshape(shape), found=self.found.reshape(shape),
             rounds=self.rounds.reshape(shape), gave_up=self.gave_up.reshape(shape),
             offset=self.offset.reshape(shape))
-
 
 def search_rounds(busy: NDArray[np.bool_], offsets: NDArray[np.integer],
                   *, evictable: NDArray[np.bool_] | None = None) -> SearchResult:
@@ -141,16 +170,20 @@ def search_rounds(busy: NDArray[np.bool_], offsets: NDArray[np.integer],
     offsets = np.asarray(offsets)
     shape = offsets.shape[:-1]
     b = _Batch(busy, shape, evictable)
-    draws = offsets.reshape(-1, offsets.shape[-1]).astype(np.int64)
+    draws = offsets.reshape(-1, offsets.shape[-1])
     size = b.size
     attempts = min(size, NF_NAT_MAX_ATTEMPTS)
-    idx = np.arange(b.base.size, dtype=np.int64)
+    idx: NDArray[np.int64] | None = None
     r = 0
-    while idx.size:
+    while idx is None or idx.size:
         if r >= draws.shape[1]:
             raise ValueError(f"round {r + 1} needs a u16 column; pass max_rounds(size) columns")
-        b.rounds[idx] += 1
-        idx, _ = b.run(idx, draws[idx, r], attempts)
+        if idx is None:
+            b.rounds[:] = 1
+            idx = b.run(None, np.ascontiguousarray(draws[:, 0], dtype=np.uint16), attempts)
+        else:
+            b.rounds[idx] += 1
+            idx = b.run(idx, draws[idx, r].astype(np.uint16), attempts)
         if not (attempts < size and attempts >= 16):
             b.gave_up[idx] = True  # keeps the last (busy) candidate
             break
@@ -169,9 +202,8 @@ def search_rover(busy: NDArray[np.bool_], start: NDArray[np.integer]) -> SearchR
     start = np.asarray(start)
     shape = start.shape
     b = _Batch(busy, shape, None)
-    idx = np.arange(b.base.size, dtype=np.int64)
     b.rounds[:] = 1
-    b.run(idx, start.ravel().astype(np.int64), b.size, check_last=False)
-    last = b.probes == b.size
-    b.gave_up[last] = b.busy[b.base[last] + b.slot[last]]
+    b.run(None, start.ravel().astype(np.uint16), b.size, check_last=False)
+    last = np.flatnonzero(b.probes == b.size)
+    b.gave_up[last] = b._busy_at(last, b.slot[last].astype(np.intp), b.busy)
     return b.result(shape)
