@@ -29,8 +29,6 @@ from numpy.typing import NDArray
 
 from snatsim.kernel.nat import EVICT_THRESHOLD, NF_NAT_MAX_ATTEMPTS
 
-U16 = 1 << 16
-
 
 @dataclass(frozen=True)
 class SearchResult:
@@ -43,13 +41,13 @@ class SearchResult:
     ``offset`` the final 16-bit offset (A1: the new rover value).
     """
 
-    slot: NDArray[np.int64]
-    probes: NDArray[np.int64]
-    busy_probes: NDArray[np.int64]
-    found: NDArray[np.int64]
-    rounds: NDArray[np.int64]
+    slot: NDArray[np.uint16]
+    probes: NDArray[np.int32]
+    busy_probes: NDArray[np.int32]
+    found: NDArray[np.int32]
+    rounds: NDArray[np.uint8]
     gave_up: NDArray[np.bool_]
-    offset: NDArray[np.int64]
+    offset: NDArray[np.uint16]
 
 
 def max_rounds(size: int) -> int:
@@ -89,17 +87,18 @@ class _Batch:
         self.evict = None if evictable is None else np.ascontiguousarray(evictable).ravel()
         # shared occupancy row: no per-allocation row offset at all
         self.base = None if busy.shape[0] == 1 else _flat_rows(busy, shape).ravel()
-        self.slot_of = (np.arange(U16) % size).astype(np.intp)  # off -> slot, spec §4.4
+        self.size16 = np.uint16(size)  # windows hold at most 65,535 ports
         n = int(np.prod(shape, dtype=np.int64))
-        self.slot = np.zeros(n, dtype=np.int64)
-        self.probes = np.zeros(n, dtype=np.int64)
-        self.busy_probes = np.zeros(n, dtype=np.int64)
-        self.found = np.zeros(n, dtype=np.int64)
-        self.rounds = np.zeros(n, dtype=np.int64)
+        # small dtypes and no needless first writes: page faults, not arithmetic, dominate here
+        self.slot = np.empty(n, dtype=np.uint16)
+        self.offset = np.empty(n, dtype=np.uint16)
+        self.probes = np.ones(n, dtype=np.int32)  # every allocation makes a first probe
+        self.busy_probes = np.zeros(n, dtype=np.int32)
+        self.found = np.zeros(n, dtype=np.int32)
+        self.rounds = np.ones(n, dtype=np.uint8)
         self.gave_up = np.zeros(n, dtype=bool)
-        self.offset = np.zeros(n, dtype=np.int64)
 
-    def _busy_at(self, idx: NDArray[np.int64] | None, slot: NDArray[np.intp],
+    def _busy_at(self, idx: NDArray[np.int64] | None, slot: NDArray[np.uint16],
                  table: NDArray[np.bool_]) -> NDArray[np.bool_]:
         where = slot if self.base is None else slot + (self.base if idx is None else self.base[idx])
         out: NDArray[np.bool_] = table[where]
@@ -114,38 +113,40 @@ class _Batch:
         zone (``evictable`` given) is the last 32 probes of the round (spec §5.3).
         """
         cap = attempts if self.evict is None else max(attempts - EVICT_THRESHOLD, 0)
-        done_before = self.probes.copy() if idx is None else self.probes[idx]
+        prior = None if idx is None else self.probes[idx]  # probes of earlier rounds
         for i in range(attempts):
             o = off + np.uint16(i) if i else off  # u16 arithmetic: wraps at 65,536 (spec §4.4)
-            slot = self.slot_of[o]
             if idx is None:
-                self.slot[:], self.offset[:] = slot, o
+                self.offset[:] = o
+                slot = np.remainder(o, self.size16, out=self.slot)
             else:
+                slot = o % self.size16
                 self.slot[idx], self.offset[idx] = slot, o
             if i == attempts - 1 and not check_last:
                 sel: slice | NDArray[np.int64] = slice(None) if idx is None else idx
-                self.probes[sel] = done_before + attempts
+                self.probes[sel] = attempts if prior is None else prior + attempts
                 self.busy_probes[sel] += attempts - 1
                 self.found[sel] += min(attempts - 1, cap)
                 return np.zeros(0, dtype=np.int64)
             taken = self._busy_at(idx, slot, self.busy)
             if self.evict is not None and attempts - i <= EVICT_THRESHOLD:
                 taken &= ~self._busy_at(idx, slot, self.evict)
-            free = ~taken
-            if idx is None:  # first probe of the whole batch: write every allocation once
-                self.probes[:] = done_before + (i + 1)
+            if idx is None or prior is None:  # the batch's first probe: probes is already 1
+                idx = np.flatnonzero(taken)
+                prior = np.zeros(idx.size, dtype=np.int32)
             else:
+                free = ~taken
                 fin = idx[free]
-                self.probes[fin] = done_before[free] + (i + 1)
+                self.probes[fin] = prior[free] + (i + 1)
                 if i:
                     self.busy_probes[fin] += i
                     self.found[fin] += min(i, cap)
-            idx = np.flatnonzero(taken) if idx is None else idx[taken]
-            off, done_before = off[taken], done_before[taken]
+                idx, prior = idx[taken], prior[taken]
+            off = off[taken]
             if idx.size == 0:
                 return idx
-        assert idx is not None
-        self.probes[idx] = done_before + attempts
+        assert prior is not None and idx is not None
+        self.probes[idx] = prior + attempts
         self.busy_probes[idx] += attempts
         self.found[idx] += cap
         return idx
@@ -179,7 +180,6 @@ def search_rounds(busy: NDArray[np.bool_], offsets: NDArray[np.integer],
         if r >= draws.shape[1]:
             raise ValueError(f"round {r + 1} needs a u16 column; pass max_rounds(size) columns")
         if idx is None:
-            b.rounds[:] = 1
             idx = b.run(None, np.ascontiguousarray(draws[:, 0], dtype=np.uint16), attempts)
         else:
             b.rounds[idx] += 1
@@ -202,8 +202,7 @@ def search_rover(busy: NDArray[np.bool_], start: NDArray[np.integer]) -> SearchR
     start = np.asarray(start)
     shape = start.shape
     b = _Batch(busy, shape, None)
-    b.rounds[:] = 1
-    b.run(None, start.ravel().astype(np.uint16), b.size, check_last=False)
+    b.run(None, start.ravel().astype(np.uint16, copy=False), b.size, check_last=False)
     last = np.flatnonzero(b.probes == b.size)
-    b.gave_up[last] = b._busy_at(last, b.slot[last].astype(np.intp), b.busy)
+    b.gave_up[last] = b._busy_at(last, b.slot[last], b.busy)
     return b.result(shape)
