@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from snatsim.mc.alloc import max_rounds, search_rounds, search_rover
+from snatsim.mc.race import estimate_race
 
 SIZE = 64512
 
@@ -50,6 +51,16 @@ def main() -> None:
         "A1 --random-fully (rover)": lambda: search_rover(busy, first),
         "A2 (rounds)": lambda: search_rounds(busy, rounds),
     }
+    # end to end: draws + search + clash detection, chunked (snatsim.mc.race)
+    cases["race A2, draws included"] = lambda: estimate_race(
+        busy, args.k, args.trials, np.random.default_rng(3))
+    cases["race A1 -fully, draws incl."] = lambda: estimate_race(
+        busy, args.k, args.trials, np.random.default_rng(3), rover=True)
+    # one occupancy row per trial: a 1,024-port --to-ports window, 4,096 trials per call
+    small = rng.random((4096, 1024)) < args.occupancy
+    small_offsets = rng.integers(0, 1 << 16, size=(4096, n // 4096, max_rounds(1024)),
+                                 dtype=np.uint16)
+    cases["A2, per-trial rows (1024)"] = lambda: search_rounds(small, small_offsets)
     for name, fn in cases.items():
         rate = n / best_s(fn, args.repeat)
         print(f"{name:28s} {rate:12.4g} allocations/s   ratio to raw {rate / raw_rate:.3f}")

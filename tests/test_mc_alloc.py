@@ -10,6 +10,7 @@ from snatsim.kernel.conntrack import ConntrackTable, Entry, TcpState
 from snatsim.kernel.eras import NatEra
 from snatsim.kernel.nat import NatOutcome, NatRange, SnatAllocator
 from snatsim.mc.alloc import SearchResult, max_rounds, search_rounds, search_rover
+from snatsim.rng import Draws
 
 LO = 20000
 POD_OUTSIDE = 40000  # outside every window used here: steps 1-3 never decide, the search runs
@@ -115,3 +116,24 @@ def test_too_few_draw_columns_raises() -> None:
 
 def test_max_rounds() -> None:
     assert [max_rounds(n) for n in (8, 128, 129, 200, 64512)] == [1, 1, 5, 5, 5]
+
+
+@pytest.mark.parametrize("era", [NatEra.A1, NatEra.A2])
+def test_one_column_batch_equals_a_sequential_draws_stream(era: NatEra) -> None:
+    """Window <= 128: one u16 per allocation, so the batch's draws are the scalar stream's order.
+
+    The scalar allocator takes every value from one :class:`Draws` on a Generator; the batch
+    draws ``integers(0, 65536, size=n, dtype=uint16)`` from an identically seeded Generator.
+    """
+    size, trials = 64, 300
+    busy = _occupancy(np.random.default_rng(3), 1, size)
+    offsets = np.random.default_rng(11).integers(0, 1 << 16, size=trials, dtype=np.uint16)
+    res = search_rover(busy, offsets) if era is NatEra.A1 else search_rounds(busy, offsets[:, None])
+    table = ConntrackTable()
+    for slot in np.flatnonzero(busy[0]):
+        occupy(table, LO + int(slot), pod_port=1000 + int(slot))
+    nat = SnatAllocator(era, NatRange(ips=(NODE_IP,), ports=(LO, LO + size - 1), random_fully=True))
+    draws = Draws(np.random.default_rng(11))
+    ports = [nat.get_unique_tuple(Entry(tcp("10.244.0.1", POD_OUTSIDE)), table, 0.0, draws).port
+             for _ in range(trials)]
+    assert ports == (res.slot.astype(int) + LO).tolist()
