@@ -11,13 +11,17 @@ Draw order (the same u16 values the scalar code takes from :class:`snatsim.rng.D
 * A2-A4 (5.0+, spec §4.4): one u16 per search round, in round order. A window of ``size`` ports
   has at most :func:`max_rounds` rounds (1 when ``size <= 128``, 5 for the default 64,512-port
   window); columns past the rounds an allocation used are ignored (``rounds`` says how many it
-  took). So with one column the batch equals a scalar run fed one sequential ``Draws`` stream.
+  took). A window of <= 128 ports has one round, one u16 per allocation: a one-column batch
+  drawn with ``rng.integers(0, 65536, size=n, dtype=uint16)`` then equals the scalar allocator
+  fed one sequential ``Draws`` on an identically seeded Generator (tested).
 * A1 ``--random-fully`` (spec §4.4): one u16, the single start offset (column 0).
 * A1 default (rover) and ``--random`` (keyed hash) draw nothing: the start offset is given.
 
 The probe rule is the kernel's in every era: ``slot = off % size``, ``off = (off + 1) & 0xFFFF``.
 The loop runs over probe steps on the shrinking set of still-searching allocations, so the cost is
-about (allocations x mean probes) vector element operations plus a per-step overhead.
+about (allocations x mean probes) vector element operations plus a per-step overhead. ``found``
+equals the scalar table's ``stats.found`` increase of the search (A1's unchecked last probe and
+A3+ eviction-path probes are not counted, spec §5.3, §16.3).
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ class SearchResult:
     ``busy_probes`` those found busy (``NatResult.busy_probes``); ``found`` the busy probes that
     went through the counting used-check (spec §5.1, §5.3: A3+ eviction probes do not count);
     ``rounds`` the u16 draws consumed (A2+); ``gave_up`` True when a busy port was returned;
-    ``offset`` the final 16-bit offset (A1: the new rover value).
+    ``offset`` the 16-bit offset of the returned port (A1 default: the new rover value).
     """
 
     slot: NDArray[np.uint16]
