@@ -39,6 +39,8 @@ UPPER_LAYERS = {
                         "snatsim.cli"},
     "snatsim.des": {"snatsim.results", "snatsim.sweep", "snatsim.plotting", "snatsim.cli"},
     "snatsim.analytic": {"snatsim.des", "snatsim.results", "snatsim.cli"},
+    "snatsim.mc": {"snatsim.des", "snatsim.results", "snatsim.sweep", "snatsim.plotting",
+                   "snatsim.cli"},
 }
 
 
@@ -53,6 +55,12 @@ def test_no_module_imports_upward(layer: str) -> None:
 def test_kernel_layer_imports_no_engine_plotting_or_cli() -> None:
     """``snatsim.kernel`` and every submodule of it: no simpy, matplotlib, typer, pandas, scipy."""
     loaded = loaded_after("snatsim.kernel", walk=True)
+    assert loaded & {"simpy", "matplotlib", "typer", "pandas", "scipy"} == set()
+
+
+def test_mc_layer_imports_only_numpy() -> None:
+    """``snatsim.mc`` and every submodule of it: no simpy, matplotlib, typer, pandas, scipy."""
+    loaded = loaded_after("snatsim.mc", walk=True)
     assert loaded & {"simpy", "matplotlib", "typer", "pandas", "scipy"} == set()
 
 

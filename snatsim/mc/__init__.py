@@ -1,0 +1,1 @@
+"""Vectorized numpy Monte Carlo over the kernel's algorithms (STYLE.md "Layout"; numpy only)."""
