@@ -17,10 +17,20 @@ from snatsim.des import run, workloads
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.toml"))
 
 
+CASES = [(p, []) for p in CONFIGS] + [
+    # an app timeout 1 µs after the first retransmit: armed on a SYN loss, inside a race window
+    (CONFIGS[0], ["workload.0.connect_timeout_s=1.000001", "node.nat_to_confirm_us=5"]),
+]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
-def test_every_config_gives_identical_results_with_and_without_inline_confirms(path: Path) -> None:
-    scenario = load_scenario(path, ["simulation.duration_s=40", "simulation.warmup_s=5"])
+@pytest.mark.parametrize(("path", "overrides"), CASES, ids=lambda v: getattr(v, "stem", str(v)))
+def test_every_config_gives_identical_results_with_and_without_inline_confirms(
+    path: Path, overrides: list[str]
+) -> None:
+    scenario = load_scenario(
+        path, ["simulation.duration_s=40", "simulation.warmup_s=5", *overrides]
+    )
     inline = run(scenario, rng=11)
     scheduled = run(scenario, rng=11, inline_confirm=False)
     assert inline.rows, "the config produced no connections"

@@ -49,9 +49,11 @@ def test_latency_percentiles_mean_and_max() -> None:
 def test_delayed_counts_fractions_and_exact_binomial_intervals() -> None:
     lat = established_latencies()
     s = result().summary()
-    n = lat.size
-    counts = {k: int((lat >= t).sum()) for k, t in THRESHOLDS.items()}
-    assert s["delayed_counts"] == {**counts, "of": n}
+    # connects that never completed count at every threshold (docs/model.md, "Outcomes")
+    never = int(frame()["outcome"].isin(["failed", "app_timeout"]).sum())
+    n = lat.size + never
+    counts = {k: int((lat >= t).sum()) + never for k, t in THRESHOLDS.items()}
+    assert s["delayed_counts"] == {**counts, "of": n, "never_completed": never}
     assert len(set(counts.values())) == 3 and counts["ge_3s"] > 0  # guard: thresholds differ
     for k, c in counts.items():
         assert s["delayed_fraction"][k] == pytest.approx(c / n, rel=1e-12)
@@ -72,10 +74,11 @@ def test_connection_outcomes_and_per_workload_counts() -> None:
     guard = False
     for name, rows in f.groupby("workload"):
         lat = rows["latency_s"].dropna()
+        never = int(rows["outcome"].isin(["failed", "app_timeout"]).sum())
         assert s["per_workload"][name] == {
             "attempted": len(rows),
             "established": len(lat),
-            "delayed_ge_1s": int((lat >= 1.0).sum()),
+            "delayed_ge_1s": int((lat >= 1.0).sum()) + never,
             "lost_packets": int(rows["lost"].sum()),
         }
         guard |= (lat >= 1.0).sum() != (lat >= 2.0).sum()

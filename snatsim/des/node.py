@@ -17,7 +17,9 @@ Ties: simultaneous events run in the order they were scheduled (SimPy's (time, p
 insertion) rule), so a run is an exact function of the config and the seed. A TCP confirm is run
 inline, without an event, when its CPU has nothing queued and SimPy's queue holds nothing due at
 or before it; this is exact because arrivals are always scheduled before the connect() they
-trigger runs (see :mod:`snatsim.des.workloads`), so nothing can be scheduled into the gap. The
+trigger runs (see :mod:`snatsim.des.workloads`), so nothing can be scheduled into the gap
+(the app's ``connect_timeout_s``, armed only when a SYN is lost, is the one event the node itself
+could schedule there: a confirm is not run ahead of it). The
 rule is guarded: :meth:`Node.at` raises if anything is scheduled before a confirm that already
 ran ahead, and ``inline_confirm=False`` schedules every confirm as an event (the test suite
 checks that every config gives identical results both ways).
@@ -223,8 +225,10 @@ class Node:
                       probes=result.probes, busy=result.busy_probes)
         t_confirm = now + pkt.window_s
         queue = self.env._queue  # SimPy's event queue: is anything due before the confirm?
+        timeout = conn.wl.connect_timeout_s  # armed lazily on a SYN loss: it may fall before
         if (self.inline_confirm and conn.orig[0] == TCP and not self.cpu_queue[pkt.cpu]
-                and (not queue or queue[0][0] > t_confirm)):
+                and (not queue or queue[0][0] > t_confirm)
+                and (timeout is None or conn.t0 + timeout > t_confirm)):
             self._ran_ahead_s = t_confirm
             self._confirm(pkt, t_confirm)  # nothing can happen in between: run it inline
         else:
