@@ -126,6 +126,14 @@ def seq_after(a: int, b: int) -> bool:
     return 0 < d < 0x80000000
 
 
+def _mark(index: dict[tuple[int, str, int, str], bytearray], key: tuple[int, str, int, str, int],
+          value: int) -> None:
+    """Set ``key``'s byte in the held-port index, if its prefix has one."""
+    ports = index.get(key[:4])
+    if ports is not None:
+        ports[key[4]] = value
+
+
 class ConntrackTable:
     """Confirmed conntrack entries, the NAT by-source index and the counters (spec §5, §7, §10).
 
@@ -164,6 +172,13 @@ class ConntrackTable:
         self.count = 0  # confirmed entries in the hash (live or expired-not-yet-collected)
         # live confirmed entries per (proto, nat ip, dst ip, dst port): a destination's port usage
         self._per_destination: dict[tuple[int, str, str, int], int] = {}
+        # held-port index for the A1 fast search (snatsim.kernel.freeport): hash-key prefix
+        # (proto, ip, port, ip) -> bytearray over the last field, 1 where the key is in the hash;
+        # empty until a search asks for one, then kept exact by insert and destroy
+        self.held_ports: dict[tuple[int, str, int, str], bytearray] = {}
+        # a dying entry left in the hash (a slot overwritten by a direct insert): it has no GC
+        # record, which the fast search relies on, so it falls back to the faithful walk
+        self.stuck_dying = False
         tcp = self.tcp_timeouts
         self._tcp_timeout = {
             TcpState.NONE: tcp.syn_sent_s,
@@ -282,6 +297,11 @@ class ConntrackTable:
         if not reply_only:
             h[e.orig] = e
         h[r] = e
+        held = self.held_ports
+        if held:
+            _mark(held, r, 1)
+            if not reply_only:
+                _mark(held, e.orig, 1)
         self.count += 1
         key = (r[0], r[3], r[1], r[2])  # (proto, nat ip, dst ip, dst port)
         per = self._per_destination
@@ -317,10 +337,17 @@ class ConntrackTable:
         held = h.pop(r, None) if e.status & CONFIRMED else None
         if held is not None and held is not e:
             h[r] = held  # the slot belongs to another entry (e was already removed): put it back
+            if h.get(e.orig) is e:
+                self.stuck_dying = True
         elif held is not None:
+            index = self.held_ports
+            if index:
+                _mark(index, r, 0)
             held = h.pop(e.orig, None)
             if held is not None and held is not e:
                 h[e.orig] = held  # reply-only entry, or the orig slot is another entry's
+            elif held is not None and index:
+                _mark(index, e.orig, 0)
             self.count -= 1
             key = (r[0], r[3], r[1], r[2])
             per = self._per_destination
@@ -408,6 +435,43 @@ class ConntrackTable:
         for e in self._hash.values():
             seen[id(e)] = e
         return list(seen.values())
+
+    def held_index(self, prefix: tuple[int, str, int, str]) -> bytearray:
+        """The held-port index of ``prefix`` (built from the hash on first use, then kept)."""
+        ports = self.held_ports.get(prefix)
+        if ports is None:
+            ports = bytearray(65536)
+            for key in self._hash:
+                if key[:4] == prefix:
+                    ports[key[4]] = 1
+            self.held_ports[prefix] = ports
+        return ports
+
+    def expiry_suspects(self, prefix: tuple[int, str, int, str], now_s: float) -> list[int]:
+        """Ports under ``prefix`` whose holder has expired by ``now_s`` (sorted).
+
+        An expired entry has ``gc_at <= ceil(now_s)`` and a record in that GC wheel slot, so only
+        the wheel's slots up to ``ceil(now_s)`` are read (none when the earliest is later).
+        """
+        heap = self._wheel_slots
+        last = _ceil(now_s)
+        if not heap or heap[0] > last:
+            return []
+        h = self._hash
+        found: set[int] = set()
+        stack = [0]
+        n = len(heap)
+        while stack:
+            i = stack.pop()
+            for e in self._wheel[heap[i]]:
+                if e.expires_s <= now_s:
+                    for key in (e.reply, e.orig):
+                        if key[:4] == prefix and h.get(key) is e:
+                            found.add(key[4])
+            for c in (2 * i + 1, 2 * i + 2):
+                if c < n and heap[c] <= last:
+                    stack.append(c)
+        return sorted(found)
 
     def __contains__(self, t: object) -> bool:
         return t in self._hash

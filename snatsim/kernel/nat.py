@@ -21,6 +21,7 @@ from snatsim.kernel.conntrack import (
     seq_after,
 )
 from snatsim.kernel.eras import NatEra
+from snatsim.kernel.freeport import skip_busy
 from snatsim.kernel.hashing import jhash2, keyed_hash32
 from snatsim.kernel.tuples import PORTS, ConnTuple, ip_to_int
 from snatsim.kernel.window import port_window
@@ -30,6 +31,7 @@ _new = tuple.__new__  # fast ConnTuple construction (see snatsim.kernel.tuples)
 
 NF_NAT_MAX_ATTEMPTS = 128
 EVICT_THRESHOLD = 32
+FAST_AFTER = 32  # A1: probes walked one by one before jumping over busy ports (freeport)
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,8 @@ class SnatAllocator:
         self._rover = era == NatEra.A1  # the A1 search; else rounds (A2+)
         self._harder = era >= NatEra.A3  # eviction in the last probes of a round
         self._used_new = era >= NatEra.A4  # the 6.12 preservation check
+        self.faithful = False  # True: the A1 walk probes every port one by one (the reference)
+        self.fast_after = FAST_AFTER
 
     # ------------------------------------------------------------------ nf_nat_setup_info
     def setup(self, ct: Entry, table: ConntrackTable, now_s: float, draws: Draws) -> NatResult:
@@ -264,7 +268,17 @@ class SnatAllocator:
         proto, src_ip, dst_ip, dst_port = cand.proto, cand.src_ip, cand.dst_ip, cand.dst_port
         holder, taken = table.raw_lookup, table.entry_taken  # a probe as in _search_rounds
         probes = busy = 0
+        # after fast_after probes, jump over busy ports (same results; not with the 5.0+ exception)
+        fast = not (self.faithful or table.same_origin_free or table.stuck_dying)
+        head = self.fast_after if fast else size
         while True:
+            if probes == head:
+                off, n, b, free = skip_busy(table, (proto, dst_ip, dst_port, src_ip), lo, size,
+                                            off, size - 1 - probes, ct, now_s)
+                probes += n if free else n + 1  # + the size-th probe, not checked
+                busy += b
+                port = PORTS[lo + off % size]
+                break
             port = PORTS[lo + off % size]
             probes += 1
             if probes != size:
@@ -273,15 +287,16 @@ class SnatAllocator:
                     busy += 1
                     off = (off + 1) & 0xFFFF
                     continue
-            if not rng.random_any:
-                self.rover[cand.proto] = off
-            t = _new(ConnTuple, (proto, src_ip, port, dst_ip, dst_port))
-            result = NatResult(t, _SEARCHED, probes=probes, busy_probes=busy, rounds=1)
-            result.reply = _new(ConnTuple, (proto, dst_ip, dst_port, src_ip, port))
-            # the size-th probe is returned unchecked: busy when the window is full
-            if probes == size and table.find(result.reply, now_s) is not None:
-                result.outcome = _GAVE_UP
-            return result
+            break
+        if not rng.random_any:
+            self.rover[cand.proto] = off
+        t = _new(ConnTuple, (proto, src_ip, port, dst_ip, dst_port))
+        result = NatResult(t, _SEARCHED, probes=probes, busy_probes=busy, rounds=1)
+        result.reply = _new(ConnTuple, (proto, dst_ip, dst_port, src_ip, port))
+        # the size-th probe is returned unchecked: busy when the window is full
+        if probes == size and table.find(result.reply, now_s) is not None:
+            result.outcome = _GAVE_UP
+        return result
 
     # ------------------------------------------------------------------ step 4, A2+
     def _search_rounds(

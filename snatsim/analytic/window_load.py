@@ -1,0 +1,92 @@
+"""Expected SNAT ports held per (NAT IP, destination) against the port window (Little's law).
+
+Ports run out per (proto, NAT IP, dst IP, dst port) (spec §5.1). A port stays held while its
+conntrack entry lives: the connection itself, then TIME_WAIT (``close = "fin"``) or CLOSE
+(``"rst"``) for TCP, the replied-stream timeout for UDP (spec §10). By Little's law the mean number
+held is the sum over workloads of rate × hold time. A mean at or above the window size means the
+window is exhausted in steady state: the A1 search then walks the whole window for every SYN and
+every search gives up (spec §4.4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from snatsim.config import Scenario
+from snatsim.distributions import as_distribution
+from snatsim.kernel.window import parse_port_range, port_window
+
+
+@dataclass(frozen=True)
+class WindowLoad:
+    """One workload's expected ports held towards one destination on one NAT IP."""
+
+    workload: str  # "workload.<index>"
+    nat_ip: str
+    destination: str  # "ip:port"
+    rate_per_s: float
+    hold_s: float
+    hold_what: str  # e.g. "120 s TIME_WAIT"
+    window: int
+
+    @property
+    def ports(self) -> float:
+        """Mean ports held: rate × hold time."""
+        return self.rate_per_s * self.hold_s
+
+
+def window_loads(scenario: Scenario) -> list[WindowLoad]:
+    """Per workload, NAT IP and destination: the expected ports held (SNATed workloads whose
+    long-run rate is known; a closed-loop workload's rate depends on latency and is skipped).
+    Several NAT IPs share a destination's connections evenly (the hash of spec §4.3, on average).
+    """
+    nat = scenario.nat
+    ips = nat.to_source if nat.target == "snat" and nat.to_source else (scenario.node.ip,)
+    to_ports = parse_port_range(nat.to_ports) if nat.to_ports else None
+    ct = scenario.conntrack
+    loads: list[WindowLoad] = []
+    for index, wl in enumerate(scenario.workload):
+        rate = wl.mean_rate_per_s()
+        if not wl.snat or rate is None:
+            continue
+        if wl.protocol == "tcp":
+            open_s = as_distribution(wl.hold_s).mean * wl.requests_per_connection
+            if wl.close == "fin":
+                tail_s, what = ct.tcp_timeout_time_wait_s, "TIME_WAIT"
+            else:
+                tail_s, what = ct.tcp_timeout_close_s, "CLOSE"
+        else:
+            open_s, tail_s, what = 0.0, ct.udp_timeout_stream_s, "UDP stream timeout"
+        pod_port = wl.source_port if isinstance(wl.source_port, int) else 32768
+        window = port_window(pod_port, to_ports)[1]
+        total_weight = sum(d.weight for d in wl.destinations)
+        for dst in wl.destinations:
+            share = rate * dst.weight / total_weight / len(ips)
+            for ip in ips:
+                loads.append(WindowLoad(f"workload.{index}", ip, dst.address, share,
+                                        open_s + tail_s, f"{tail_s:g} s {what}", window))
+    return loads
+
+
+def window_warnings(scenario: Scenario) -> list[str]:
+    """Human-readable warnings for every (NAT IP, destination) whose expected ports held reach
+    the window size; empty when none does."""
+    by_key: dict[tuple[str, str], list[WindowLoad]] = {}
+    for load in window_loads(scenario):
+        by_key.setdefault((load.nat_ip, load.destination), []).append(load)
+    warnings = []
+    for (nat_ip, dst), loads in by_key.items():
+        need = sum(load.ports for load in loads)
+        window = min(load.window for load in loads)
+        if need < window:
+            continue
+        who = " + ".join(load.workload for load in loads)
+        parts = " + ".join(
+            f"{load.rate_per_s:g}/s × {load.hold_s:g} s ({load.hold_what})" for load in loads
+        )
+        warnings.append(
+            f"{who} to {dst} needs ~{need:,.0f} ports ({parts}) but the window holds {window:,} "
+            f"on {nat_ip}: expect exhaustion: SYNs dropped at confirm after a failed search; "
+            f"lower the rate, add NAT IPs or shorten the hold (e.g. close = \"rst\")"
+        )
+    return warnings
