@@ -160,6 +160,21 @@ class SimulationResult(RunData):
         return cls(**data, provenance=provenance(run.scenario, run.seed, run.seed_sequence))
 
     # ------------------------------------------------------------------ summary
+    def warnings(self) -> list[str]:
+        """What the user should know before trusting the figures: an exhausted window (Little's
+        law, :func:`snatsim.analytic.window_load.window_warnings`), connects left unresolved."""
+        from snatsim.analytic.window_load import window_warnings
+
+        out = window_warnings(self.scenario)
+        in_flight = sum(1 for r in self.rows if r.outcome == "in_flight")
+        if in_flight:
+            out.append(
+                f"{in_flight:,} connects were still unresolved at the end of the run "
+                "(simulation.drain = false, or the drain's limit was reached): they are in no "
+                "delayed figure"
+            )
+        return out
+
     def summary(self) -> dict[str, Any]:
         """Plain-JSON summary of the measured window (connections started after warm-up)."""
         sim = self.scenario.simulation
@@ -225,6 +240,7 @@ class SimulationResult(RunData):
                 "max_in_use": max_ports,
             },
             "per_workload": per_workload,
+            "warnings": self.warnings(),
             "provenance": self.provenance,
         }
 

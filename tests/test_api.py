@@ -41,3 +41,15 @@ def test_simulate_rejects_other_objects_with_the_fix() -> None:
 
 def test_load_scenario_takes_a_single_override_string() -> None:
     assert snatsim.load_scenario(CONFIG, "kernel.version=5.4").kernel.version == "5.4"
+
+
+def test_summary_warns_of_an_exhausted_window_and_unresolved_connects() -> None:
+    scenario = snatsim.load_scenario(
+        CONFIG.parent / "default.toml",
+        ["simulation.duration_s=3", "simulation.warmup_s=0", "simulation.drain=false",
+         "workload.0.rate_per_s=600", "kernel.version=4.19"],
+    )
+    warnings = snatsim.simulate(scenario, rng=1).summary()["warnings"]
+    assert any("needs ~72," in w and "64,512" in w for w in warnings), warnings
+    healthy = snatsim.load_scenario(CONFIG.parent / "default.toml", SHORT)
+    assert snatsim.simulate(healthy, rng=1).summary()["warnings"] == []

@@ -30,8 +30,10 @@ def _full_table(drain: bool) -> Scenario:
 
 
 def test_without_a_drain_the_blocked_connects_are_left_in_flight() -> None:
-    c = simulate(_full_table(drain=False), rng=1).summary()["connections"]
+    s = simulate(_full_table(drain=False), rng=1).summary()
+    c = s["connections"]
     assert c["established"] == 1 and c["in_flight"] == c["attempted"] - 1 > 500
+    assert any(f"{c['in_flight']:,} connects were still unresolved" in w for w in s["warnings"])
 
 
 def test_with_the_drain_every_blocked_connect_fails_and_counts_as_delayed() -> None:
