@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 from des_scripts import DST, scenario
 from scipy import stats
 
@@ -122,3 +123,32 @@ def test_burst_opens_burst_size_connections_per_interval_from_clients_in_turn() 
     assert 0.0 <= instants[0] < interval
     np.testing.assert_allclose(np.diff(instants), interval, rtol=1e-9)
     assert f["pod"].tolist() == [i % pods for i in range(len(f))]
+
+
+KINDS = {
+    "poisson": poisson("k", 120.0, 3),
+    "periodic": ticker(30, 0.5),
+    "burst": {"name": "k", "pods": 4, "arrival": "burst", "burst_size": 6, "burst_interval_s": 0.4,
+              "destinations": [DST], "hold_s": 0.05, "close": "rst"},
+    "closed-loop": {"name": "k", "pods": 12, "arrival": "closed-loop", "think_time_s": 0.3,
+                    "hold_s": 0.1, "destinations": [DST]},
+}
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_mean_rate_per_s_matches_the_simulated_arrivals(kind: str) -> None:
+    w = KINDS[kind]
+    cfg = scenario(w).workload[0]
+    f = frame(w)
+    rate = cfg.mean_rate_per_s()
+    if kind == "poisson":
+        assert rate == 120.0
+        tolerance = 4 * np.sqrt(rate * T_S)  # Poisson count: SE = sqrt(rate * T)
+    elif kind == "closed-loop":
+        assert rate is None  # depends on connect latency: computed from the run's latencies
+        rate = cfg.clients / (f["latency_s"].dropna().mean() + 0.1 + 0.3)
+        tolerance = cfg.clients  # fixed cycles: each client's count is floor or ceil of T / cycle
+    else:  # each ticker / the burst train: the last partial cycle is the only slack
+        assert rate is not None
+        tolerance = cfg.clients if kind == "periodic" else KINDS[kind]["burst_size"]
+    assert abs(len(f) - rate * T_S) <= tolerance
