@@ -107,6 +107,28 @@ def _sec(x: float | None) -> str:
     return f"{x * 1e3:.3g} ms" if x < 1 else f"{x:.3g} s"
 
 
+def _identity(result: SimulationResult) -> str:
+    """NAT rule, flags, port range and CPU steering of the run, as one line."""
+    sc = result.scenario
+    nat = sc.nat
+    flags = [f for f, on in (("--random", nat.random), ("--random-fully", nat.random_fully),
+                              ("--persistent", nat.persistent)) if on]
+    rule = nat.target.upper() + (f" --to-source {','.join(nat.to_source)}" if nat.to_source else "")
+    if nat.to_ports:
+        rule += f" --to-ports {nat.to_ports}"
+    return (
+        f"{rule} {' '.join(flags)}".rstrip()
+        + f"   {sc.node.cpus} CPUs, {sc.node.steering} steering"
+    )
+
+
+def _seed_text(provenance: dict[str, Any]) -> str:
+    """The seed used; for an unseeded run the entropy to pass back as --seed."""
+    if provenance["seed"] is not None:
+        return f"seed {provenance['seed']}"
+    return f"unseeded: rerun with --seed {provenance['entropy']}"
+
+
 def render(result: SimulationResult, con: Console) -> None:
     """Print a run's summary as rich tables: counters, connections, latency, causes."""
     from rich.table import Table
@@ -117,8 +139,11 @@ def render(result: SimulationResult, con: Console) -> None:
     con.print(
         f"[bold]kernel {k['version']}[/bold]  NAT {k['nat_era']} · confirm {k['confirm_era']} · "
         f"client {k['client_era']} · SYN {k['syn_era']}   measured {w['measured_s']:g} s "
-        f"after {w['warmup_s']:g} s warm-up   seed {s['provenance']['seed']}"
+        f"after {w['warmup_s']:g} s warm-up"
     )
+    con.print(f"{_identity(result)}   {_seed_text(s['provenance'])}")
+    for warning in s["warnings"]:
+        con.print(f"[bold yellow]warning:[/bold yellow] {warning}")
     title = "conntrack -S (measured window, summed over CPUs)"
     ct = Table(title=title, title_justify="left", min_width=len(title))
     ct.add_column("counter")
@@ -134,8 +159,13 @@ def render(result: SimulationResult, con: Console) -> None:
     conn.add_column("count", justify="right")
     rows = [(key.replace("_", " "), c[key]) for key in
             ("attempted", "established", "failed", "app_timeouts", "local_errors", "in_flight")]
-    for label, value in [*rows, ("SYNs sent", s["syn"]["sent"]),
-                         ("SYNs dropped", s["syn"]["dropped"])]:
+    packets = []
+    if any(wl.protocol == "tcp" for wl in result.scenario.workload):
+        packets += [("SYNs sent", s["syn"]["sent"]), ("SYNs dropped", s["syn"]["dropped"])]
+    if any(wl.protocol == "udp" for wl in result.scenario.workload):
+        q = s["udp_queries"]
+        packets += [("UDP queries sent", q["sent"]), ("UDP queries dropped", q["dropped"])]
+    for label, value in [*rows, *packets]:
         conn.add_row(label, f"{value:,}")
     con.print(conn)
 
@@ -149,12 +179,17 @@ def render(result: SimulationResult, con: Console) -> None:
     d = s["delayed_fraction"]
     ci = s["delayed_fraction_ci95"]
     n = s["delayed_counts"]
-    dt = Table(title="delayed connects (established ones)", title_justify="left")
+    dt = Table(
+        title="delayed connects (failed and timed-out ones count at every threshold)",
+        title_justify="left", caption="the interval assumes independent connections; "
+        "aligned tickers are not: compare seeds (snatsim.replicate)", caption_justify="left",
+    )
     dt.add_column("took", justify="left")
     dt.add_column("share", justify="right")
     dt.add_column("95 % interval", justify="right")
     dt.add_column("count", justify="right")
-    for key, label in (("ge_1s", "≥ 1 s"), ("ge_2s", "≥ 2 s"), ("ge_3s", "≥ 3 s")):
+    thresholds = [("ge_1s", "≥ 1 s"), ("ge_2s", "≥ 2 s"), ("ge_3s", "≥ 3 s")]
+    for key, label in thresholds:
         interval = "—" if ci[key] is None else f"{_pct(ci[key][0])} – {_pct(ci[key][1])}"
         dt.add_row(label, _pct(d[key]), interval, f"{n[key]:,} of {n['of']:,}")
     con.print(dt)
@@ -169,7 +204,8 @@ def render(result: SimulationResult, con: Console) -> None:
         con.print(wt)
 
     causes = s["insert_failed_causes"]
-    cause_t = Table(title="why SYNs were dropped (spec §16.1)", title_justify="left")
+    what = "SYNs" if all(wl.protocol == "tcp" for wl in result.scenario.workload) else "packets"
+    cause_t = Table(title=f"why {what} were dropped (spec §16.1)", title_justify="left")
     for col in ("SMP race", "eviction refused", "window exhausted", "table full"):
         cause_t.add_column(col, justify="right")
     cause_t.add_row(f"{causes['race']:,}", f"{causes['eviction']:,}", f"{causes['exhaustion']:,}",
