@@ -122,6 +122,17 @@ def test_a_bad_setting_is_one_error_line_and_exit_2(args: list[str], names: list
     assert "Traceback" not in result.output
 
 
+def test_several_bad_settings_get_one_line_each() -> None:
+    result = runner.invoke(app, ["run", str(CONFIG), "--set", "node.cpus=0", "--set", "nat.randum=1"])
+    assert result.exit_code == 2 and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("error: ") and "2 invalid settings" in lines[0]
+    assert len(lines) == 3 and all(line.startswith("  ") for line in lines[1:])
+    assert any("node.cpus" in line for line in lines[1:])
+    assert any("nat.randum" in line for line in lines[1:])
+    assert "Traceback" not in result.output
+
+
 def test_a_missing_file_is_one_error_line_and_exit_2(tmp_path: Path) -> None:
     missing = tmp_path / "nope.toml"
     result = runner.invoke(app, ["run", str(missing)])

@@ -35,7 +35,13 @@ R = TypeVar("R")
 
 
 def error_line(exc: BaseException) -> str:
-    """``error: <message>`` on one line (newlines in the message are folded into spaces)."""
+    """``error: <message>`` on one line (newlines folded into spaces), except for an error that
+    lists several invalid fields (``problems``, as :class:`~snatsim.config.ScenarioError` has):
+    then a headline and one indented line per field."""
+    if len(getattr(exc, "problems", ())) > 1:
+        lines = [" ".join(line.split()) for line in str(exc).splitlines()]
+        lines = [line for line in lines if line]
+        return "\n".join([f"error: {lines[0]}", *(f"  {line}" for line in lines[1:])])
     message = " ".join(str(exc).split()) or type(exc).__name__
     return f"error: {message}"
 
