@@ -1,6 +1,6 @@
 """Kernel-faithful reference layer: what Linux does when it source-NATs a new connection.
 
-Pure, deterministic algorithms mirroring ``shared/kernel-spec.md`` era by era. No SimPy, no
+Pure, deterministic algorithms mirroring ``docs/kernel.md`` (the spec) era by era. No SimPy, no
 matplotlib, no typer, and no randomness of its own: every random draw comes from a
 :class:`snatsim.rng.Draws` (or Generator) passed in by the caller.
 
