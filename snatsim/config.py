@@ -107,6 +107,11 @@ class SimulationConfig(Section):
         return value
 
 
+def _era_names(family: type[NatEra | ConfirmEra | ClientEra | SynEra]) -> dict[str, Any]:
+    """The ``allowed`` note of an era field for docs/config.md (``snatsim.config_reference``)."""
+    return {"allowed": ", ".join(f'"{era}"' for era in family)}
+
+
 def _version_string(value: Any) -> Any:
     if isinstance(value, int | float) and not isinstance(value, bool):
         raise ValueError('write the version as a quoted string, e.g. version = "6.1"')
@@ -117,12 +122,27 @@ class KernelConfig(Section):
     """``[kernel]``: the version decides the behaviour eras (spec §2.5); eras may be overridden."""
 
     version: Annotated[str, BeforeValidator(_version_string)] = Field(
-        default="6.18", description="mainline X.Y or X.Y.Z; vendor kernels: also set the eras"
+        default="6.18",
+        json_schema_extra={"allowed": "mainline X.Y or X.Y.Z from 3.0 to 6.x, as a string"},
+        description="kernel version; it decides the eras (docs/kernel.md §2.5); vendor "
+        "kernels backport features, so for them also set the eras",
     )
-    nat_era: str | None = Field(default=None, description="A1..A4 (spec §2.1)")
-    confirm_era: str | None = Field(default=None, description="C0..C5 (spec §2.2)")
-    client_era: str | None = Field(default=None, description="P0..P4 (spec §2.3)")
-    syn_era: str | None = Field(default=None, description="T0, T0', T1, T2 (spec §2.4)")
+    nat_era: str | None = Field(
+        default=None, json_schema_extra=_era_names(NatEra),
+        description="NAT port allocator era; absent: the version's (docs/kernel.md §2.1)",
+    )
+    confirm_era: str | None = Field(
+        default=None, json_schema_extra=_era_names(ConfirmEra),
+        description="confirm and clash-resolution era; absent: the version's (docs/kernel.md §2.2)",
+    )
+    client_era: str | None = Field(
+        default=None, json_schema_extra=_era_names(ClientEra),
+        description="pod connect() port era; absent: the version's (docs/kernel.md §2.3)",
+    )
+    syn_era: str | None = Field(
+        default=None, json_schema_extra=_era_names(SynEra),
+        description="SYN retransmit schedule era; absent: the version's (docs/kernel.md §2.4)",
+    )
 
     @field_validator("version")
     @classmethod
@@ -170,14 +190,21 @@ def _port_range_text(value: Any) -> Any:
 class NatConfig(Section):
     """``[nat]``: the POSTROUTING rule (spec §4.1)."""
 
-    target: Literal["masquerade", "snat"] = "masquerade"
+    target: Literal["masquerade", "snat"] = Field(
+        default="masquerade",
+        description="masquerade: NAT to node.ip; snat: NAT to the addresses in to_source",
+    )
     to_source: tuple[str, ...] = Field(
         default=(),
         validate_default=True,
+        json_schema_extra={"allowed": 'IPv4 addresses; required with target = "snat"'},
         description="snat only: NAT IPs (masquerade uses node.ip)",
     )
     to_ports: Annotated[str | None, BeforeValidator(_port_range_text)] = Field(
-        default=None, description="'A-B' or 'A': restricts the port window (spec §4.4)"
+        default=None,
+        json_schema_extra={"allowed": '"A-B" or "A", ports 1-65535'},
+        description="--to-ports: the NAT port window; absent: 1-511, 600-1023 or 1024-65535 "
+        "by the original port (docs/kernel.md §4.4)",
     )
     random: StrictBool = Field(
         default=False, description="--random (hash offset on A1; = random_fully on A2+)"
@@ -225,18 +252,22 @@ class NatConfig(Section):
 class NodeConfig(Section):
     """``[node]``: the NAT node."""
 
-    ip: str = Field(default="192.0.2.10", description="node address; the MASQUERADE source")
+    ip: str = Field(
+        default="192.0.2.10", json_schema_extra={"allowed": "IPv4 address"},
+        description="node address; the MASQUERADE source",
+    )
     cpus: int = Field(default=4, ge=1, description="CPUs processing forwarded packets in parallel")
     steering: Literal["flow-hash", "random", "client"] = Field(
         default="client",
         description="which CPU runs a flow's NAT + confirm: flow-hash (RSS/RPS on the tuple), "
-        "random, or client (the CPU the client process runs on; veth pods, spec §16.5)",
+        "random, or client (the CPU the client process runs on; veth pods, "
+        "docs/kernel.md §16.5)",
     )
     nat_to_confirm_us: DistributionLike = Field(
         default=Lognormal(mean=1.0, sigma=0.5),
         description="race window δ in microseconds: softirq time from the SNAT hook "
         "(POSTROUTING prio 100) to confirm (prio INT_MAX) is sub-µs to a few µs; XING measured "
-        "clashing connects starting within 0–2 µs (spec §3.2)",
+        "clashing connects starting within 0–2 µs (docs/kernel.md §3.2)",
     )
 
     @field_validator("ip", mode="before")
@@ -254,13 +285,24 @@ class ConntrackConfig(Section):
         description="seconds between conntrack GC passes; expired entries count towards max "
         "until collected (approximation: the kernel's gc_worker paces itself, see docs/model.md)",
     )
-    tcp_timeout_time_wait_s: float = Field(default=120.0, gt=0)
-    tcp_timeout_close_s: float = Field(default=10.0, gt=0)
-    tcp_timeout_syn_sent_s: float = Field(default=120.0, gt=0)
-    tcp_timeout_established_s: float = Field(default=432000.0, gt=0)
-    udp_timeout_s: float = Field(default=30.0, gt=0, description="unreplied")
+    tcp_timeout_time_wait_s: float = Field(
+        default=120.0, gt=0,
+        description="a cleanly closed (FIN) connection's entry holds its NAT port this long",
+    )
+    tcp_timeout_close_s: float = Field(
+        default=10.0, gt=0, description="an entry closed by RST holds its NAT port this long"
+    )
+    tcp_timeout_syn_sent_s: float = Field(
+        default=120.0, gt=0, description="an entry whose SYN got no answer yet"
+    )
+    tcp_timeout_established_s: float = Field(
+        default=432000.0, gt=0, description="an established connection's entry (5 days)"
+    )
+    udp_timeout_s: float = Field(
+        default=30.0, gt=0, description="a UDP entry that has seen no reply"
+    )
     udp_timeout_stream_s: float = Field(
-        default=120.0, gt=0, description="replied (180 s on old kernels)"
+        default=120.0, gt=0, description="a replied UDP entry (180 s on old kernels)"
     )
 
 
@@ -272,7 +314,9 @@ class TcpConfig(Section):
         description="tcp_syn_retries; absent: per the SYN era (6 from 3.7, 5 before)",
     )
     syn_linear_timeouts: int | None = Field(
-        default=None, ge=0, le=127, description="absent: per the SYN era (4 on T2, 0 before)"
+        default=None, ge=0, le=127,
+        description="tcp_syn_linear_timeouts: retransmits before the backoff doubles; absent: "
+        "per the SYN era (4 on T2, 0 before)",
     )
 
     def linear_timeouts(self, syn_era: SynEra) -> int:
@@ -296,14 +340,30 @@ MAX_PODS = 64_000  # pod addresses 10.244.0.2-10.244.255.251, see snatsim.des.se
 class Scenario(Section):
     """A whole scenario: every section resolved, defaults filled in."""
 
-    simulation: SimulationConfig = Field(default_factory=SimulationConfig)
-    kernel: KernelConfig = Field(default_factory=KernelConfig)
-    nat: NatConfig = Field(default_factory=NatConfig)
-    node: NodeConfig = Field(default_factory=NodeConfig)
-    conntrack: ConntrackConfig = Field(default_factory=ConntrackConfig)
-    tcp: TcpConfig = Field(default_factory=TcpConfig)
-    network: NetworkConfig = Field(default_factory=NetworkConfig)
-    workload: tuple[WorkloadConfig, ...] = Field(min_length=1)
+    simulation: SimulationConfig = Field(
+        default_factory=SimulationConfig, description="run length, warm-up, seed and drain"
+    )
+    kernel: KernelConfig = Field(
+        default_factory=KernelConfig, description="the kernel version and its behaviour eras"
+    )
+    nat: NatConfig = Field(
+        default_factory=NatConfig, description="the SNAT/MASQUERADE rule in POSTROUTING"
+    )
+    node: NodeConfig = Field(
+        default_factory=NodeConfig, description="the NAT node: address, CPUs, packet steering"
+    )
+    conntrack: ConntrackConfig = Field(
+        default_factory=ConntrackConfig, description="conntrack table size, GC and timeouts"
+    )
+    tcp: TcpConfig = Field(
+        default_factory=TcpConfig, description="the pods' SYN retransmission sysctls"
+    )
+    network: NetworkConfig = Field(
+        default_factory=NetworkConfig, description="the path beyond the node"
+    )
+    workload: tuple[WorkloadConfig, ...] = Field(
+        min_length=1, description="groups of clients and what they connect to (at least one)"
+    )
 
     @field_validator("tcp")
     @classmethod

@@ -30,10 +30,12 @@ from pydantic import (
 from snatsim.distributions import DistributionLike, Fixed
 
 __all__ = [
+    "ARRIVALS",
     "Arrival",
     "Destination",
     "Section",
     "WorkloadConfig",
+    "field_condition",
     "ipv4",
     "is_string_field",
     "show_value",
@@ -42,6 +44,14 @@ __all__ = [
 ]
 
 Arrival = Literal["poisson", "periodic", "closed-loop", "burst"]
+
+# arrival -> what it means (the ``arrival`` field's description and docs/config.md use this)
+ARRIVALS: dict[Arrival, str] = {
+    "poisson": "one Poisson process for the whole group, rate_per_s new connections/s",
+    "periodic": "one ticker per client, every period_s (cron jobs, health checks, pollers)",
+    "closed-loop": "each client reconnects think_time_s after its previous connection ended",
+    "burst": "the group opens burst_size connections at once every burst_interval_s",
+}
 
 
 class Section(BaseModel):
@@ -69,7 +79,10 @@ def _bare_address(value: Any) -> Any:
 class Destination(Section):
     """One destination ``ip:port`` and its relative weight (a bare ``"ip:port"`` string also works)."""
 
-    address: str = Field(description="IPv4:port, e.g. '203.0.113.10:443'")
+    address: str = Field(
+        json_schema_extra={"allowed": "IPv4:port, port 1-65535"},
+        description="the server, e.g. '203.0.113.10:443'",
+    )
     weight: float = Field(
         default=1.0, gt=0, description="relative share of this group's connections"
     )
@@ -129,6 +142,15 @@ _PROTOCOL_FIELDS: dict[str, Literal["tcp", "udp"]] = {
 }
 
 
+def field_condition(name: str) -> str | None:
+    """When a workload field applies, e.g. ``'arrival = "periodic"'``; None if it always applies."""
+    if name in _ARRIVAL_FIELDS:
+        return f'arrival = "{_ARRIVAL_FIELDS[name]}"'
+    if name in _PROTOCOL_FIELDS:
+        return f'protocol = "{_PROTOCOL_FIELDS[name]}"'
+    return None
+
+
 def _check_applies(
     name: str, value: Any, default: Any, chooser: str, chosen: Any, wanted: str
 ) -> None:
@@ -150,11 +172,13 @@ class WorkloadConfig(Section):
     pods: int = Field(ge=1, description="pods in the group (each pod has its own IP and netns)")
     clients_per_pod: int = Field(default=1, ge=1, description="concurrent client processes per pod")
     arrival: Arrival = Field(
-        description="poisson: group-wide Poisson process; periodic: one ticker per client; "
-        "closed-loop: each client reconnects after hold + think; burst: the group opens "
-        "burst_size connections every burst_interval_s"
+        description="how the group's connections start; "
+        + "; ".join(f"{kind}: {meaning}" for kind, meaning in ARRIVALS.items())
     )
-    protocol: Literal["tcp", "udp"] = "tcp"
+    protocol: Literal["tcp", "udp"] = Field(
+        default="tcp",
+        description="tcp: connect() with SYN retransmits; udp: DNS-like queries on one socket",
+    )
     rate_per_s: float | None = Field(
         default=None, gt=0, validate_default=True, description="poisson: total new connections/s"
     )
@@ -204,6 +228,7 @@ class WorkloadConfig(Section):
     )
     source_port: SourcePort = Field(
         default="ephemeral",
+        json_schema_extra={"allowed": '"ephemeral" or 1-65535'},
         description="'ephemeral' (kernel's connect() choice) or a fixed bind() port",
     )
     snat: StrictBool = Field(
