@@ -24,13 +24,13 @@ def test_table_lists_every_named_profile() -> None:
     assert result.exit_code == 0, result.output
     for p in PROFILES:
         assert f" {p.version} " in result.stdout
-    assert "A4" in result.stdout and "spec §2.5" in result.stdout
+    assert "A4" in result.stdout and "docs/kernel.md §2.5" in result.stdout
 
 
 def test_json_matches_profiles() -> None:
     result = runner.invoke(app, ["kernels", "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == [p.to_dict() for p in PROFILES]
+    assert json.loads(result.stdout)["profiles"] == [p.to_dict() for p in PROFILES]
 
 
 def test_single_version_by_the_nearest_rule() -> None:
@@ -96,7 +96,7 @@ def test_end_to_end_subprocess() -> None:
     out = subprocess.run([*cmd, "--version"], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == f"snatsim {__version__}"
     out = subprocess.run([*cmd, "kernels", "--json"], capture_output=True, text=True, check=True)
-    assert json.loads(out.stdout) == [p.to_dict() for p in PROFILES]
+    assert json.loads(out.stdout)["profiles"] == [p.to_dict() for p in PROFILES]
     bad = subprocess.run([*cmd, "kernels", "6.x"], capture_output=True, text=True, check=False)
     assert bad.returncode == 2
     assert bad.stderr.startswith("error: kernel.version:") and bad.stderr.count("\n") == 1

@@ -22,3 +22,26 @@ def test_every_cited_top_level_section_is_in_docs_kernel() -> None:
     cited = {m.split(".")[0] for p in TEXTS if p.suffix == ".py"
              for m in re.findall(r"§(\d+(?:\.\d+)?)", p.read_text(encoding="utf-8"))}
     assert cited and cited <= headings
+
+
+def test_help_and_output_cite_docs_kernel_md_not_a_spec() -> None:
+    """A user has docs/kernel.md, not "the spec": help texts and printed output say where to look."""
+    from typer.testing import CliRunner
+
+    from snatsim.cli import COMMAND_MODULES, app
+    from snatsim.config_reference import render
+
+    invocations = [["--help"], *([c, "--help"] for c in COMMAND_MODULES),
+                   ["kernels"], ["kernels", "6.99"], ["kernels", "5.15.0-91-generic"],
+                   ["run", str(ROOT / "configs" / "default.toml"), "--set",
+                    "simulation.duration_s=1", "--set", "simulation.warmup_s=0"]]
+    outputs = {"docs/config.md": render()}
+    runner = CliRunner()
+    for args in invocations:
+        result = runner.invoke(app, args, env={"COLUMNS": "200"})
+        assert result.exit_code == 0, result.output
+        outputs[" ".join(args)] = result.output
+    for what, text in outputs.items():
+        assert not re.search(r"\bspec\b", text), what
+    assert "docs/kernel.md §2.6" in outputs["kernels"]
+    assert "docs/kernel.md §16.1" in outputs[" ".join(invocations[-1])]

@@ -79,7 +79,7 @@ def _root(
         ),
     ] = False,
 ) -> None:
-    """Simulate Linux SNAT port allocation and the conntrack confirm race (spec-faithful)."""
+    """Simulate Linux SNAT port allocation and the conntrack confirm race, era by era (docs/kernel.md)."""
 
 
 for _name in COMMAND_MODULES:

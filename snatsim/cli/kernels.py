@@ -1,4 +1,7 @@
-"""``snatsim kernels``: the kernel profiles (spec §2.5) and version -> era resolution."""
+"""``snatsim kernels``: the kernel profiles (spec §2.5), version -> era resolution, and the legend.
+
+The one-line meaning of each era code comes from :mod:`snatsim.kernel.legend`.
+"""
 
 from __future__ import annotations
 
@@ -18,10 +21,7 @@ _COLUMNS = (
     ("syn_era", "SYN"),
     ("note", "note"),
 )
-_CAPTION = (
-    "NAT allocator A1-A4 (spec §2.1), confirm C0-C5 (§2.2), client port P0-P4 (§2.3), "
-    "SYN schedule T0-T2 (§2.4)"
-)
+_DOCS = "docs/kernel.md"
 
 
 def register(app: typer.Typer) -> None:
@@ -35,7 +35,7 @@ def kernels(
         str | None,
         typer.Argument(
             help="Show only this kernel version (any X.Y or X.Y.Z, e.g. 5.4 or 5.15.0-91-generic), "
-            "resolved by the nearest rule of spec §2.1–§2.4.",
+            f"resolved by the nearest rule of {_DOCS} §2.1–§2.4.",
             show_default=False,
         ),
     ] = None,
@@ -43,26 +43,37 @@ def kernels(
         bool,
         typer.Option(
             "--json",
-            help="Print JSON instead of a table: a list of objects, or one object when a version is given.",
+            help='Print JSON instead of a table: {"profiles": [...], "legend": {...}}, or, when a '
+            'version is given, its profile with a "legend" of its four eras.',
         ),
     ] = False,
 ) -> None:
-    """List the named kernel profiles and the behaviour era of each (spec §2.5).
+    """List the named kernel profiles, the behaviour era of each, and what the era codes mean.
 
-    Eras: NAT A1–A4 (spec §2.1), confirm C0–C5 (§2.2), client P0–P4 (§2.3), SYN T0–T2 (§2.4).
+    Eras (docs/kernel.md §2.1–§2.6): NAT allocator A1–A4, confirm C0–C5, client port P0–P4,
+    SYN schedule T0–T2.
     """
+    from snatsim.kernel.legend import legend
     from snatsim.kernel.profiles import PROFILES, resolve_profile
 
     profiles = PROFILES if version is None else (resolve_profile(version),)
     rows = [p.to_dict() for p in profiles]
+    meanings = legend()
+    if version is not None:  # only the four eras this kernel has
+        meanings = {key: {rows[0][key]: codes[rows[0][key]]} for key, codes in meanings.items()}
     if as_json:
-        print_json(rows if version is None else rows[0])
+        if version is None:
+            print_json({"profiles": rows, "legend": meanings})
+        else:
+            flat = {key: text for key, codes in meanings.items() for text in codes.values()}
+            print_json({**rows[0], "legend": flat})
         return
 
     from rich.table import Table
 
-    title = "Kernel profiles (spec §2.5)" if version is None else f"Kernel {version}"
-    table = Table(title=title, title_justify="left", caption=_CAPTION, caption_justify="left")
+    out = console()
+    title = f"Kernel profiles ({_DOCS} §2.5)" if version is None else f"Kernel {version}"
+    table = Table(title=title, title_justify="left")
     for key, header in _COLUMNS:
         if key == "note":
             table.add_column(header, overflow="fold", ratio=1)
@@ -70,4 +81,22 @@ def kernels(
             table.add_column(header, no_wrap=True)
     for row in rows:
         table.add_row(*(row[key] for key, _ in _COLUMNS))
+    out.print(table)
+    _print_legend(meanings)
+
+
+def _print_legend(meanings: dict[str, dict[str, str]]) -> None:
+    """The era codes below the table: one line each, grouped by family with its section."""
+    from rich.table import Table
+
+    from snatsim.kernel.legend import FAMILIES
+
+    table = Table(title=f"Era codes ({_DOCS} §2.6)", title_justify="left", box=None,
+                  show_header=False, padding=(0, 1))
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold", ratio=1)
+    for family in FAMILIES:
+        table.add_row("", f"[bold]{family.title}[/] ({family.section}, kernel.{family.key})")
+        for code, text in meanings[family.key].items():
+            table.add_row(code, text)
     console().print(table)

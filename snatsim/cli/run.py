@@ -205,7 +205,7 @@ def render(result: SimulationResult, con: Console) -> None:
 
     causes = s["insert_failed_causes"]
     what = "SYNs" if all(wl.protocol == "tcp" for wl in result.scenario.workload) else "packets"
-    cause_t = Table(title=f"why {what} were dropped (spec §16.1)", title_justify="left")
+    cause_t = Table(title=f"why {what} were dropped (docs/kernel.md §16.1)", title_justify="left")
     for col in ("SMP race", "eviction refused", "window exhausted", "table full"):
         cause_t.add_column(col, justify="right")
     cause_t.add_row(f"{causes['race']:,}", f"{causes['eviction']:,}", f"{causes['exhaustion']:,}",

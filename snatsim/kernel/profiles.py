@@ -105,7 +105,7 @@ PROFILES: tuple[KernelProfile, ...] = (
     _p("6.1", "A2", "C4", "P3", "T1", "65,536-entry perturb table, secret re-mixed every 10 s"),
     _p("6.6", "A3", "C4", "P4", "T2", "TIME_WAIT/CLOSE eviction; linear SYN backoff"),
     _p("6.12", "A4", "C5", "P4", "T2", "reverse-clash aware; exact-reverse UDP entries merge"),
-    _p("6.18", "A4", "C5", "P4", "T2", "newest era of every table (spec §1)"),
+    _p("6.18", "A4", "C5", "P4", "T2", "newest era of every table (docs/kernel.md §1)"),
 )
 
 _NAMED_LIST = ", ".join(p.version for p in PROFILES)
@@ -137,9 +137,9 @@ def parse_version(version: str) -> Version:
     patch = int(match.group(3)) if match.group(3) is not None else 0
     parsed = (major, minor, patch)
     if parsed < _OLDEST:
-        raise _version_error(version, "is older than 3.0, the oldest kernel the spec covers")
+        raise _version_error(version, "is older than 3.0, the oldest kernel docs/kernel.md covers")
     if major > _NEWEST_MAJOR:
-        raise _version_error(version, "is newer than the spec (which covers kernels up to 6.18)")
+        raise _version_error(version, "is newer than docs/kernel.md covers (kernels up to 6.18)")
     last = _LAST_MINOR.get(major)
     if last is not None and minor > last:
         why = f"does not exist (the {major}.x series ends at {major}.{last})"
@@ -200,10 +200,10 @@ _NAMED: dict[Version, KernelProfile] = {parse_version(p.version): p for p in PRO
 E = TypeVar("E", bound=_Era)
 
 _FAMILY_LABEL = {
-    "NatEra": "NAT allocator era (spec §2.1)",
-    "ConfirmEra": "confirm era (spec §2.2)",
-    "ClientEra": "client port era (spec §2.3)",
-    "SynEra": "SYN schedule era (spec §2.4)",
+    "NatEra": "NAT allocator era (docs/kernel.md §2.1, §2.6)",
+    "ConfirmEra": "confirm era (docs/kernel.md §2.2, §2.6)",
+    "ClientEra": "client port era (docs/kernel.md §2.3, §2.6)",
+    "SynEra": "SYN schedule era (docs/kernel.md §2.4, §2.6)",
 }
 
 
@@ -257,10 +257,10 @@ def resolve_profile(
     else:
         nearest = max((v for v in _NAMED if v <= parsed), default=min(_NAMED))
         if parsed > max(_NAMED):
-            note = "newer than 6.18, the newest kernel in the spec: 6.18 eras assumed"
+            note = "newer than 6.18, the newest kernel in docs/kernel.md: 6.18 eras assumed"
         else:
             closest = _NAMED[nearest].version
-            note = f"by the nearest rule (spec §2.1–§2.4); closest named profile {closest}"
+            note = f"by the nearest rule (docs/kernel.md §2.1–§2.4); closest named profile {closest}"
         base = KernelProfile(
             version,
             _nat_era(parsed),
