@@ -13,11 +13,13 @@ Replicate *i* always gets child *i* of the root, so the results do not depend on
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -79,6 +81,25 @@ class ReplicateSet:
             "insert_failed": [s["conntrack"]["insert_failed"] for s in self.summaries],
             "seeds": [s["provenance"]["spawn_key"] for s in self.summaries],
         }
+
+    def write(self, out_dir: str | Path, *, force: bool = False) -> list[Path]:
+        """Write ``summary.json`` (:meth:`summary`), ``scenario.toml`` and each replicate's
+        summary as ``replicates/NNN.json``, as one folder that appears complete or not at all
+        (:func:`snatsim.output.atomic_folder`; an existing run is replaced only with ``force``).
+        """
+        from snatsim.output import atomic_folder
+
+        files = {
+            "summary.json": json.dumps(self.summary(), indent=2),
+            "scenario.toml": self.scenario.to_toml(),
+        }
+        for i, summary in enumerate(self.summaries):
+            files[f"replicates/{i:03d}.json"] = json.dumps(summary, indent=2)
+        with atomic_folder(out_dir, force=force) as staging:
+            (staging / "replicates").mkdir()
+            for name, text in files.items():
+                (staging / name).write_text(text, encoding="utf-8")
+        return [Path(out_dir) / name for name in files]
 
 
 def replicate(

@@ -9,9 +9,7 @@ engine produced the result (DES now; Monte Carlo and closed forms later): engine
 from __future__ import annotations
 
 import json
-import os
 import platform
-import tempfile
 from dataclasses import dataclass, field, fields
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -87,7 +85,7 @@ def simulate(
     rng: SeedLike = None,
     *,
     trace: Trace | IO[str] | str | Path | None = None,
-    progress: Callable[[float, float], None] | None = None,
+    progress: bool | Callable[[float, float, int], None] | None = None,
 ) -> SimulationResult:
     """Simulate ``scenario`` with the SimPy model of a node and return its result.
 
@@ -101,10 +99,15 @@ def simulate(
         recorded in the result's provenance). Same scenario + seed => identical results.
     trace:
         Optional teaching trace: a :class:`~snatsim.des.Trace`, an open text stream, or a path for
-        JSON lines.
+        JSON lines. A path is written as ``PATH.partial`` and renamed to ``PATH`` when the run
+        ends normally (:func:`snatsim.output.partial_file`): a crashed run leaves the marker.
     progress:
-        Called as ``progress(simulated_s, duration_s)`` a hundred times during the run.
+        ``True`` shows progress on stderr (a rich bar in a terminal or Jupyter, plain lines every
+        5 s elsewhere; :mod:`snatsim.progress`), or a callable called as
+        ``progress(simulated_s, duration_s, connections_started)`` once per simulated second.
     """
+    from contextlib import ExitStack
+
     from snatsim.config import Scenario, load_scenario
     from snatsim.des import run
 
@@ -115,7 +118,19 @@ def simulate(
             f"simulate() takes a Scenario or a path, not {type(scenario).__name__}; "
             "build one with snatsim.load_scenario(path, overrides)"
         )
-    return SimulationResult.from_run(run(scenario, rng, trace=trace, progress=progress))
+    with ExitStack() as stack:
+        if isinstance(trace, str | Path):
+            from snatsim.output import partial_file
+
+            trace = stack.enter_context(partial_file(trace))
+        callback = None if progress is True or progress is False else progress
+        if progress is True:
+            from snatsim.progress import ProgressDisplay
+
+            display = ProgressDisplay(scenario.simulation.duration_s, "simulated s")
+            callback = stack.enter_context(display).run_callback()
+        data = run(scenario, rng, trace=trace, progress=callback)
+    return SimulationResult.from_run(data)
 
 
 @dataclass(repr=False)
@@ -273,20 +288,25 @@ class SimulationResult(RunData):
         """The summary as JSON text (deterministic for a given config and seed)."""
         return json.dumps(self.summary(), **kwargs)
 
-    def write(self, out_dir: str | Path) -> list[Path]:
-        """Write summary.json, connections.csv, timeseries.csv and scenario.toml atomically."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
+    def write(self, out_dir: str | Path, *, force: bool = False) -> list[Path]:
+        """Write summary.json, connections.csv, timeseries.csv and scenario.toml as one folder.
+
+        The folder appears complete or not at all (:func:`snatsim.output.atomic_folder`); an
+        existing run folder is replaced only with ``force``, in one step.
+        """
+        from snatsim.output import atomic_folder
+
         files = {
             "summary.json": self.to_json(indent=2),
             "connections.csv": self.to_frame().to_csv(index=False),
             "timeseries.csv": self.timeseries().to_csv(),
             "scenario.toml": self.scenario.to_toml(),
         }
-        written = []
-        for name, text in files.items():
-            written.append(atomic_write_text(out / name, text))
-        return written
+        with atomic_folder(out_dir, force=force) as staging:
+            for name, text in files.items():
+                (staging / name).write_text(text, encoding="utf-8")
+        out = Path(out_dir)
+        return [out / name for name in files]
 
 
 def _latency_stats(latencies: np.ndarray) -> dict[str, float | None]:
@@ -297,16 +317,3 @@ def _latency_stats(latencies: np.ndarray) -> dict[str, float | None]:
         out[name] = float(np.percentile(latencies, q))
     out["max"] = float(latencies.max())
     return out
-
-
-def atomic_write_text(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` via a temporary file and rename (never a half-written file)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path

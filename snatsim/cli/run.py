@@ -9,8 +9,11 @@ import typer
 
 from snatsim.cli._common import console, handle_errors, print_json
 from snatsim.errors import ConfigError
+from snatsim.progress import LINE_EVERY_S
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rich.console import Console
 
     from snatsim.results import SimulationResult
@@ -39,62 +42,102 @@ def run(
     out: Annotated[
         Path | None,
         typer.Option(
-            help="Write summary.json, connections.csv, timeseries.csv, scenario.toml here."
+            help="Write summary.json, connections.csv, timeseries.csv, scenario.toml to this "
+            "folder, all at once when the run ends (a folder holds one complete run or none)."
         ),
     ] = None,
     trace: Annotated[
-        Path | None, typer.Option(help="Write the teaching trace (JSON lines) to this file.")
+        Path | None,
+        typer.Option(
+            help="Write the teaching trace (JSON lines) to this file. It is written as "
+            "FILE.partial and renamed to FILE when the run ends: a run that crashed or was "
+            "killed leaves only FILE.partial."
+        ),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            help="Replace an existing --out run folder (in one step) and an existing --trace file."
+        ),
+    ] = False,
     json_: Annotated[
         bool, typer.Option("--json", help="Print the summary as one JSON object.")
     ] = False,
+    replicates: Annotated[
+        int | None,
+        typer.Option(
+            help="Run N independent replicates (SeedSequence children of the seed) and give "
+            "intervals from the spread between them, which hold for correlated workloads.",
+            min=1, metavar="N",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Worker processes for --replicates (default: all CPUs); results do not depend "
+            "on it.", min=1, metavar="W",
+        ),
+    ] = None,
     progress: Annotated[
-        bool, typer.Option(help="Show a progress bar (default: when stderr is a terminal).")
-    ] = True,
+        bool | None,
+        typer.Option(
+            "--progress/--no-progress",
+            help="--progress draws the bar even when stderr is not a terminal; --no-progress "
+            "shows nothing. Default: a bar in a terminal, elsewhere one line on stderr every "
+            "--progress-every seconds.",
+            show_default=False,
+        ),
+    ] = None,
+    progress_every: Annotated[
+        float, typer.Option(help="Wall seconds between progress lines off a terminal.", min=0)
+    ] = LINE_EVERY_S,
 ) -> None:
     """Run one scenario through the SimPy model of a node."""
-    import sys
-
     from snatsim.config import load_scenario
+    from snatsim.output import check_outputs
+    from snatsim.progress import ProgressDisplay, choose_mode
     from snatsim.results import simulate
 
     overrides = list(set_ or [])
     if seed is not None:
         overrides.append(f"simulation.seed={seed}")
     scenario = load_scenario(config, overrides)
-    if trace is not None:
-        try:
-            trace.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ConfigError("--trace", f"cannot create folder {str(trace.parent)!r}: {exc}") from None
-    show_bar = progress and sys.stderr.isatty()
-    if show_bar:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    if replicates is None and workers is not None:
+        raise ConfigError("--workers", "only applies to --replicates N; add --replicates")
+    if replicates is not None and trace is not None:
+        raise ConfigError("--trace", "traces one run, not replicates; drop --trace or --replicates")
+    check_outputs(out, trace, force=force, config=config)
+    display = ProgressDisplay(scenario.simulation.duration_s, "simulated s",
+                              mode=choose_mode(progress), every_s=progress_every)
+    if replicates is not None:
+        from snatsim.cli._replicates import run_replicates
 
-        with Progress(
-            TextColumn("[bold]simulating"),
-            BarColumn(),
-            TextColumn("{task.completed:.0f}/{task.total:.0f} simulated s"),
-            TimeRemainingColumn(),
-            console=console(stderr=True),
-            transient=True,
-        ) as bar:
-            task = bar.add_task("run", total=scenario.simulation.duration_s)
-            result = simulate(
-                scenario, trace=trace, progress=lambda t, _total: bar.update(task, completed=t)
-            )
-    else:
-        result = simulate(scenario, trace=trace)
-    if out is not None:
-        result.write(out)
+        display.total, display.unit = replicates, "replicates"
+        run_replicates(scenario, replicates, workers, display, out=out, force=force, json_=json_)
+        return
+    with display:
+        result = simulate(scenario, trace=trace, progress=display.run_callback())
     if json_:
         print_json(result.summary())
-        return
-    render(result, console())
+    else:
+        render(result, console())
     if out is not None:
-        console().print(f"results written to [bold]{out}[/bold]")
-    if trace is not None:
+        write_atomically(lambda: result.write(out, force=force), out)
+        if not json_:
+            console().print(f"results written to [bold]{out}[/bold]")
+    if trace is not None and not json_:
         console().print(f"trace written to [bold]{trace}[/bold]")
+
+
+def write_atomically(write: Callable[[], object], out: Path) -> None:
+    """Run ``write``; a filesystem error (the place changed during the run) becomes one line."""
+    try:
+        write()
+    except OSError as exc:
+        raise ConfigError(
+            "--out", f"could not write {str(out)!r}: {exc.strerror or exc}; nothing was written "
+            "there (the summary is above): check the place and run again"
+        ) from None
 
 
 def _pct(x: float | None) -> str:

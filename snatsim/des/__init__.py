@@ -75,7 +75,7 @@ def run(
     rng: SeedLike = None,
     *,
     trace: Trace | IO[str] | str | Path | None = None,
-    progress: Callable[[float, float], None] | None = None,
+    progress: Callable[[float, float, int], None] | None = None,
     sample_every_s: float = SAMPLE_EVERY_S,
     inline_confirm: bool = True,
 ) -> RunData:
@@ -87,6 +87,8 @@ def run(
     that sampling is only an observer: rows and counters do not depend on it).
     ``inline_confirm=False`` schedules every confirm as an event instead of running it inline
     when nothing is due first (see :mod:`snatsim.des.node`); results are identical, only slower.
+    ``progress(simulated_s, duration_s, connections_started)`` is called by the per-second sample
+    (an observer: the hot path is the same with or without it).
 
     The conntrack GC worker runs on its own cadence, ``conntrack.gc_interval_s`` (default 1 s,
     see :class:`~snatsim.config.ConntrackConfig`): expired entries are invisible to lookups at
@@ -138,6 +140,8 @@ def run(
             col.append(n)
             biggest = max(biggest, n)
         series.max_ports_in_use.append(biggest)
+        if progress is not None:
+            progress(now, setup.duration_s, node.connections_started)
         if now + sample_every_s <= setup.duration_s + 1e-9:
             node.at(now + sample_every_s, sample, None)
 
@@ -158,11 +162,7 @@ def run(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        steps = 100 if progress is not None else 1
-        for k in range(1, steps + 1):
-            env.run(until=setup.duration_s * k / steps)
-            if progress is not None:
-                progress(env.now, setup.duration_s)
+        env.run(until=setup.duration_s)
         # SimPy stops before events due exactly at `until`: run the GC pass and the sample due then
         if next_gc_s <= setup.duration_s + 1e-9:
             table.gc(setup.duration_s)

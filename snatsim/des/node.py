@@ -100,6 +100,11 @@ class Node:
         self.cpu_queue: list[deque[Packet]] = [deque() for _ in range(setup.cpus)]
         self._next_id = 0
 
+    @property
+    def connections_started(self) -> int:
+        """connect() calls (TCP) and requests (UDP) so far, warm-up included (for progress)."""
+        return self._next_id
+
     # ------------------------------------------------------------------ scheduling helpers
     def at(self, t_s: float, fn: Handler, arg: Any) -> None:
         """Call ``fn(arg, t_s)`` at absolute simulated time ``t_s`` (not before now)."""
