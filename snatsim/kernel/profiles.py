@@ -4,14 +4,14 @@
 version ``X.Y`` or ``X.Y.Z`` (a suffix such as ``-generic`` or ``+`` is ignored) resolves by the
 *nearest rule*: each era family's version boundaries from spec §2.1–§2.4, plus the stable backports
 the spec names. Vendor kernels backport features, so for them pass era overrides instead of trusting
-the number (spec, preamble of §2).
+the number (spec, introduction).
 
 Nearest rule, per family:
 
 * NAT (spec §2.1): A1 up to 4.20, except the Feb-2022 stable backports 4.9.300+ [U], 4.14.265+ and
   4.19.228+ which are A2; A2 5.0–6.4; A3 6.5–6.11; A4 6.12+.
 * Confirm (spec §2.2): C0 ≤ 4.7; C1 4.8–4.18; C2 4.19–5.5; C3 5.6–5.14; C4 5.15–6.11; C5 6.12+.
-  4.14.265+ is C2, because spec §2.5 lists 4.14.265 as C2 (4.14.y picked up ed07d9a021df in early
+  4.14.265+ is C2, because spec §2.5 lists 4.14.265 as C2 (4.14.y picked up the C2 UDP merge in early
   2020; the exact 4.14.y is not known, so the rule only applies it from the listed 4.14.265).
 * Client (spec §2.3): P0 ≤ 4.1; P1 4.2–5.11; P2 5.12–5.17; P3 5.18–6.2; P4 6.3+. The May-2022 P3
   stable backports to 4.19.y/5.4.y/5.10.y/5.15.y are *not* applied (their exact patch versions are

@@ -1,7 +1,7 @@
 """Conntrack entry timeouts (spec §10, §12).
 
-The TCP values are the kernel's ``tcp_timeouts[]`` defaults, unchanged from 3.x to 6.x (spec §10,
-P-tcptimeouts [S]). The UDP values are those of recent kernels (spec §10, K617-UDP [C]); older
+The TCP values are the kernel's ``tcp_timeouts[]`` defaults, unchanged from 3.x to 6.x (spec §10).
+The UDP values are those of recent kernels (spec §10); older
 kernels used 180 s for the replied ("stream") timeout, so pass ``stream_s=180`` to model them.
 """
 
