@@ -85,10 +85,12 @@ class SimulationConfig(Section):
     warmup_s: float = Field(
         default=60.0,
         ge=0,
-        description="excluded from steady-state counts (TIME_WAIT takes 120 s to fill)",
+        description="seconds at the start left out of the summary; TIME_WAIT takes 120 s to fill",
     )
     seed: int | None = Field(
-        default=None, ge=0, description="absent: fresh entropy, recorded in results"
+        default=None, ge=0,
+        description="same seed and config give identical results; absent: fresh entropy, printed "
+        "and recorded in the results so the run can be repeated"
     )
     drain: bool = Field(
         default=True,
@@ -124,24 +126,24 @@ class KernelConfig(Section):
     version: Annotated[str, BeforeValidator(_version_string)] = Field(
         default="6.18",
         json_schema_extra={"allowed": "mainline X.Y or X.Y.Z from 3.0 to 6.x, as a string"},
-        description="kernel version; it decides the eras (docs/kernel.md §2.5); vendor "
+        description="kernel version; it decides the eras (§2.5); vendor "
         "kernels backport features, so for them also set the eras",
     )
     nat_era: str | None = Field(
         default=None, json_schema_extra=_era_names(NatEra),
-        description="NAT port allocator era; absent: the version's (docs/kernel.md §2.1)",
+        description="NAT port allocator era (§2.1, codes in §2.6); absent: the version's",
     )
     confirm_era: str | None = Field(
         default=None, json_schema_extra=_era_names(ConfirmEra),
-        description="confirm and clash-resolution era; absent: the version's (docs/kernel.md §2.2)",
+        description="confirm and clash-resolution era (§2.2, codes in §2.6); absent: the version's",
     )
     client_era: str | None = Field(
         default=None, json_schema_extra=_era_names(ClientEra),
-        description="pod connect() port era; absent: the version's (docs/kernel.md §2.3)",
+        description="pod connect() port era (§2.3, codes in §2.6); absent: the version's",
     )
     syn_era: str | None = Field(
         default=None, json_schema_extra=_era_names(SynEra),
-        description="SYN retransmit schedule era; absent: the version's (docs/kernel.md §2.4)",
+        description="SYN retransmit schedule era (§2.4, codes in §2.6); absent: the version's",
     )
 
     @field_validator("version")
@@ -204,16 +206,22 @@ class NatConfig(Section):
         default=None,
         json_schema_extra={"allowed": '"A-B" or "A", ports 1-65535'},
         description="--to-ports: the NAT port window; absent: 1-511, 600-1023 or 1024-65535 "
-        "by the original port (docs/kernel.md §4.4)",
+        "by the original port (§4.4)",
     )
     random: StrictBool = Field(
-        default=False, description="--random (hash offset on A1; = random_fully on A2+)"
+        default=False,
+        description="--random: on A1 the search starts at a hash of the destination; from A2 on "
+        "it is the same as random_fully (§2.1)"
     )
     random_fully: StrictBool = Field(
-        default=False, description="--random-fully: PRNG offset, no preservation"
+        default=False,
+        description="--random-fully: every search starts at a random offset and the pod's port is "
+        "never kept (§4.2, §4.4)"
     )
     persistent: StrictBool = Field(
-        default=False, description="--persistent: NAT IP chosen from source only"
+        default=False,
+        description="--persistent: with several to_source addresses, the NAT IP depends on the "
+        "pod address only, not on the destination (§4.3)"
     )
 
     @field_validator("to_source")
@@ -260,14 +268,13 @@ class NodeConfig(Section):
     steering: Literal["flow-hash", "random", "client"] = Field(
         default="client",
         description="which CPU runs a flow's NAT + confirm: flow-hash (RSS/RPS on the tuple), "
-        "random, or client (the CPU the client process runs on; veth pods, "
-        "docs/kernel.md §16.5)",
+        "random, or client (the CPU the client process runs on; veth pods, §16.5)",
     )
     nat_to_confirm_us: DistributionLike = Field(
         default=Lognormal(mean=1.0, sigma=0.5),
         description="race window δ in microseconds: softirq time from the SNAT hook "
         "(POSTROUTING prio 100) to confirm (prio INT_MAX) is sub-µs to a few µs; XING measured "
-        "clashing connects starting within 0–2 µs (docs/kernel.md §3.2)",
+        "clashing connects starting within 0–2 µs (§3.2)",
     )
 
     @field_validator("ip", mode="before")
@@ -279,7 +286,11 @@ class NodeConfig(Section):
 class ConntrackConfig(Section):
     """``[conntrack]``: table size and timeouts (spec §10)."""
 
-    max: int = Field(default=262144, ge=1, description="nf_conntrack_max")
+    max: int = Field(
+        default=262144, ge=1,
+        description="nf_conntrack_max: when the table is full a new flow early-drops an entry "
+        "or is dropped (§10)",
+    )
     gc_interval_s: float = Field(
         default=1.0, ge=0.01, le=60.0,
         description="seconds between conntrack GC passes; expired entries count towards max "
@@ -330,7 +341,8 @@ class NetworkConfig(Section):
     """``[network]``: the path beyond the node."""
 
     rtt_s: DistributionLike = Field(
-        default=Fixed(value=0.002), description="round-trip time to servers"
+        default=Fixed(value=0.002),
+        description="round-trip time between the node and the servers, drawn for each handshake or query"
     )
 
 

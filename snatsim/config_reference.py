@@ -111,6 +111,9 @@ def default_text(field: FieldInfo) -> str:
     """``required``, ``absent`` (None: the description says what that means) or the TOML default."""
     if field.is_required():
         return "required"
+    extra = field.json_schema_extra
+    if isinstance(extra, dict) and "shown_default" in extra:
+        return f"*{extra['shown_default']}*"  # a validator fills it in (e.g. from the index)
     if field.default_factory is not None:
         return "table"
     if field.default is None or field.default is PydanticUndefined:

@@ -167,7 +167,8 @@ class WorkloadConfig(Section):
     """One ``[[workload]]`` table: a group of clients, how they arrive, and what they connect to."""
 
     name: str = Field(
-        default="workload", min_length=1, description="unique; default 'workload-<index>'"
+        default="workload", min_length=1, json_schema_extra={"shown_default": "workload-<index>"},
+        description="unique name used in the output; absent: workload-<index>"
     )
     pods: int = Field(ge=1, description="pods in the group (each pod has its own IP and netns)")
     clients_per_pod: int = Field(default=1, ge=1, description="concurrent client processes per pod")
@@ -188,7 +189,7 @@ class WorkloadConfig(Section):
     jitter_s: DistributionLike = Field(
         default=Fixed(value=0.0),
         validate_default=True,
-        description="periodic: delay added to each tick",
+        description="periodic: delay added to each tick, drawn per tick (it does not accumulate)",
     )
     align_phase: StrictBool = Field(
         default=False,
@@ -199,7 +200,7 @@ class WorkloadConfig(Section):
     think_time_s: DistributionLike = Field(
         default=Fixed(value=0.0),
         validate_default=True,
-        description="closed-loop: pause between connections",
+        description="closed-loop: pause after a connection ends before the client connects again",
     )
     burst_size: int | None = Field(
         default=None,
@@ -222,7 +223,11 @@ class WorkloadConfig(Section):
         validate_default=True,
         description="tcp: fin -> TIME_WAIT (120 s), rst -> CLOSE (10 s)",
     )
-    requests_per_connection: int = Field(default=1, ge=1, description=">1 models keep-alive reuse")
+    requests_per_connection: int = Field(
+        default=1, ge=1,
+        description="requests sent over one connection, each holding it hold_s; > 1 models "
+        "keep-alive reuse",
+    )
     connect_timeout_s: float | None = Field(
         default=None, gt=0, validate_default=True, description="tcp: the application's dial timeout"
     )
@@ -232,7 +237,9 @@ class WorkloadConfig(Section):
         description="'ephemeral' (kernel's connect() choice) or a fixed bind() port",
     )
     snat: StrictBool = Field(
-        default=True, description="false: destination excluded from masquerade"
+        default=True,
+        description="false: the group's traffic is excluded from masquerade (a null NAT binding, "
+        "no port change)"
     )
     retry_timeout_s: float = Field(
         default=5.0,
