@@ -1,0 +1,55 @@
+"""``summary()`` definitions at their edges, on scripted runs whose figures are known exactly.
+
+* "delayed ≥ 1 s" includes a connect of exactly 1 s (results.DELAY_THRESHOLDS_S, per workload too);
+* the preserved fraction is over connections whose SYN reached NAT, not over every attempt;
+* the warm-up hides connections *started* before it, but packets, drops and ``conntrack -S``
+  counters count by when they happen (snatsim/rundata.py, "Definitions used by the summary").
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from des_scripts import WINDOW_S, once, run, scenario
+
+from snatsim.results import simulate
+
+
+def test_a_connect_of_exactly_one_second_counts_as_delayed_ge_1s() -> None:
+    """RTT = 1 s − δ: the SYN-ACK arrives exactly 1 s after connect() (δ + RTT sums to 1.0)."""
+    rtt_s = 1.0 - WINDOW_S
+    assert WINDOW_S + rtt_s == 1.0
+    s = scenario(once(), network={"rtt_s": rtt_s})
+    summary = simulate(s).summary()
+    assert summary["connect_latency_s"]["max"] == 1.0
+    assert summary["delayed_counts"] == {"ge_1s": 1, "ge_2s": 0, "ge_3s": 0, "of": 1,
+                                         "never_completed": 0}
+    assert summary["per_workload"]["w"]["delayed_ge_1s"] == 1
+    assert summary["delayed_fraction"]["ge_1s"] == 1.0
+
+
+def test_preserved_fraction_counts_only_connections_that_reached_nat() -> None:
+    """conntrack.max = 1 held by an ESTABLISHED holder: the second connect's SYNs are dropped in
+    conntrack "in", before NAT, so it has no NAT port and is not in the fraction's denominator."""
+    result, _ = run(scenario(once("holder"), once("web", at_s=0.5), cpus=1,
+                             conntrack={"max": 1}))
+    f = result.to_frame().set_index("workload")
+    assert pd.isna(f.loc["web", "nat_port"]) and bool(f.loc["holder", "preserved"])
+    assert result.summary()["ports"]["preserved_fraction"] == 1.0
+
+
+def test_warmup_counts_packets_drops_and_counters_by_when_they_happen() -> None:
+    """The full-table script (drops at 0.5, 1.5 and 2.5 s, spec §10) with a 1 s warm-up: both
+    connections started before it (no rows), but the two retransmits after it and their drops
+    are in every packet, cause and ``conntrack -S`` figure."""
+    s = scenario(once("holder"), once("web", at_s=0.5), cpus=1, conntrack={"max": 1},
+                 simulation={"warmup_s": 1.0})
+    result, records = run(s)
+    assert [r["t_s"] for r in records if r["step"] == "drop"] == [0.5, 1.5, 2.5]
+    summary = result.summary()
+    assert summary["connections"]["attempted"] == 0
+    assert summary["syn"] == {"sent": 2, "dropped": 2}
+    assert summary["drops"]["table_full"] == 2
+    assert summary["conntrack"]["drop"] == 2
+    assert result.counters_total["drop"] == 3
+    assert summary["delayed_counts"]["of"] == 0 and summary["delayed_fraction"]["ge_1s"] is None
+
