@@ -156,6 +156,8 @@ def check_out_dir(out: str | Path, *, force: bool, flag: str = "--out") -> Path:
     """
     path = _absolute(Path(out))
     _check_name(path, flag)
+    if path.is_symlink():  # write the folder it points to, not over the link
+        path = path.resolve()
     if path.exists() and not path.is_dir():
         raise OutputPathError(
             flag, f"{str(out)!r} is a file, not a folder; results are a folder of files: "
@@ -194,6 +196,11 @@ def check_trace_file(
         raise OutputPathError(
             flag, f"{str(trace)!r} is a folder; give a file path such as "
             f"{str(Path(trace) / 'trace.jsonl')!r}"
+        )
+    if path.exists() and not path.is_file():
+        raise OutputPathError(
+            flag, f"{str(trace)!r} is not a regular file (a device, pipe or socket), and the "
+            "trace replaces its file when the run ends; choose a file path"
         )
     if path.exists() and not force:
         raise OutputPathError(

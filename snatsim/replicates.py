@@ -80,7 +80,15 @@ class ReplicateSet:
             },
             "insert_failed": [s["conntrack"]["insert_failed"] for s in self.summaries],
             "seeds": [s["provenance"]["spawn_key"] for s in self.summaries],
+            "provenance": self.provenance(),
         }
+
+    def provenance(self) -> dict[str, Any]:
+        """The resolved config, the root's entropy (``replicate(scenario, n, rng=int(entropy))``
+        or ``snatsim run --seed ENTROPY --replicates n`` runs them again) and the versions."""
+        first = self.summaries[0]["provenance"]
+        return {"config": first["config"], "entropy": first["entropy"],
+                "versions": first["versions"]}
 
     def write(self, out_dir: str | Path, *, force: bool = False) -> list[Path]:
         """Write ``summary.json`` (:meth:`summary`), ``scenario.toml`` and each replicate's

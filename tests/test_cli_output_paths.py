@@ -89,6 +89,10 @@ def _trace_is_a_folder(tmp: Path) -> list[str]:
     return ["--trace", "traces"]
 
 
+def _trace_is_a_device(tmp: Path) -> list[str]:
+    return ["--trace", "/dev/null", "--force"]  # never replaced by a regular file
+
+
 def _trace_unwritable(tmp: Path) -> list[str]:
     return ["--trace", "/sys/snatsim-test-trace.jsonl"]
 
@@ -116,6 +120,7 @@ CASES: list[tuple[str, Callable[[Path], list[str]], str, str]] = [
     ("trace-exists", _trace_exists, "--trace", "pass --force to replace it"),
     ("trace-is-the-config", _trace_is_the_config, "--trace", "is the scenario file being run"),
     ("trace-is-a-folder", _trace_is_a_folder, "--trace", "is a folder; give a file path"),
+    ("trace-is-a-device", _trace_is_a_device, "--trace", "is not a regular file"),
     ("trace-unwritable", _trace_unwritable, "--trace", "choose a writable place"),
     ("trace-name-too-long", _trace_name_too_long, "--trace", "choose a shorter name"),
     ("trace-inside-out", _trace_inside_out, "--trace", "is inside the --out folder"),

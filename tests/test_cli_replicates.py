@@ -19,8 +19,8 @@ WIDE = {"COLUMNS": "240"}
 runner = CliRunner()
 
 
-def replicates_json(*args: str) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "snatsim.cli", "run", str(CONFIG), *SHORT, "--json", *args]
+def replicates_json(*args: str, short: list[str] = SHORT) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "snatsim.cli", "run", str(CONFIG), *short, "--json", *args]
     out = subprocess.run(cmd, capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
@@ -76,3 +76,18 @@ def test_replicate_flags_that_do_not_fit_are_refused(args: list[str], flag: str)
     result = runner.invoke(app, ["run", str(CONFIG), *SHORT, *args])
     assert result.exit_code == 2
     assert flag in result.stderr and "Traceback" not in result.output
+
+
+def test_the_replicate_summary_carries_what_reruns_it() -> None:
+    first = replicates_json("--replicates", "2", "--workers", "1")
+    entropy = first["provenance"]["entropy"]
+    assert first["provenance"]["config"]["simulation"]["seed"] == 11 and entropy == "11"
+    unseeded = [*SHORT[:-2], "--set", "simulation.seed=null"]
+    fresh = replicates_json("--replicates", "2", "--workers", "1", short=unseeded)
+    assert fresh["provenance"]["config"]["simulation"]["seed"] is None
+    again = replicates_json("--replicates", "2", "--workers", "1", "--seed",
+                            fresh["provenance"]["entropy"], short=unseeded)
+    assert again["provenance"]["config"]["simulation"]["seed"] is not None
+    for summary in (fresh, again):
+        summary.pop("provenance")
+    assert again == fresh

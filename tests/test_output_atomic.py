@@ -133,3 +133,15 @@ def test_the_library_write_refuses_to_mix_runs(tmp_path: Path) -> None:
     with pytest.raises(output.OutputPathError, match="force=True"):
         result.write(tmp_path / "r")
     assert {p.name for p in result.write(tmp_path / "r", force=True)} == RUN_FILES
+
+
+def test_a_symlinked_run_folder_is_replaced_through_the_link(
+    tmp_path: Path, old_run: dict[str, bytes]
+) -> None:
+    real = tmp_path / "real"
+    plant(old_run, real)
+    (tmp_path / "link").symlink_to(real)
+    with atomic_folder(tmp_path / "link", force=True) as staging:
+        (staging / "summary.json").write_text("{}")
+    assert (tmp_path / "link").is_symlink()
+    assert contents(real) == {"summary.json": b"{}"}
