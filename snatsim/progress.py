@@ -42,7 +42,8 @@ def choose_mode(flag: bool | None) -> Mode:
 
 
 def _duration(seconds: float) -> str:
-    seconds = max(0.0, seconds)
+    if seconds < 1:
+        return "< 1 s"
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 5400:
