@@ -20,7 +20,6 @@ target; the target itself is untouched.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 import secrets
@@ -264,6 +263,8 @@ def _new_hidden_folder(parent: Path, name: str, kind: str) -> Path:
 
 def _exchange(a: Path, b: Path) -> bool:
     """Swap two paths atomically with Linux renameat2(RENAME_EXCHANGE); False if unavailable."""
+    import ctypes
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         renameat2 = libc.renameat2

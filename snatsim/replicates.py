@@ -116,7 +116,7 @@ def replicate(
     *,
     rng: SeedLike = None,
     workers: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: bool | Callable[[int, int], None] | None = None,
 ) -> ReplicateSet:
     """Run ``scenario`` ``replicates`` times with independent seeds, in parallel processes.
 
@@ -129,8 +129,17 @@ def replicate(
         Worker processes (default: all cores, at most ``replicates``); ``1`` runs in this process.
         The results are the same whatever the number.
     progress:
-        Called as ``progress(done, replicates)`` after each replicate.
+        ``True`` shows progress on stderr (a bar in a terminal or Jupyter, plain lines elsewhere;
+        :mod:`snatsim.progress`), or a callable called as ``progress(done, replicates)`` after
+        each replicate.
     """
+    if progress is True:
+        from snatsim.progress import ProgressDisplay
+
+        with ProgressDisplay(replicates, "replicates") as display:
+            return replicate(scenario, replicates, rng=rng, workers=workers,
+                             progress=lambda done, _n: display.update(done))
+    report = None if progress is False else progress
     if replicates < 1:
         raise ValueError(f"replicates must be >= 1, got {replicates}")
     if isinstance(rng, np.random.Generator):
@@ -145,12 +154,12 @@ def replicate(
     if n_workers == 1:
         for child in children:
             results.append(_run_one(scenario, child))
-            if progress is not None:
-                progress(len(results), replicates)
+            if report is not None:
+                report(len(results), replicates)
     else:
         with ProcessPoolExecutor(n_workers) as pool:
             for summary in pool.map(_run_one, [scenario] * replicates, children):
                 results.append(summary)
-                if progress is not None:
-                    progress(len(results), replicates)
+                if report is not None:
+                    report(len(results), replicates)
     return ReplicateSet(scenario, tuple(results))

@@ -63,6 +63,31 @@ def test_sigkill_mid_run_leaves_the_old_run_and_only_the_partial_trace(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "t.jsonl.partial"]
 
 
+def test_ctrl_c_is_one_line_exit_130_and_leaves_no_half_written_output(
+    tmp_path: Path, old_run: dict[str, bytes]
+) -> None:
+    target = tmp_path / "run"
+    plant(old_run, target)
+    cmd = [sys.executable, "-m", "snatsim.cli", "run", str(CONFIG),
+           "--set", "simulation.duration_s=600", "--set", "simulation.warmup_s=0",
+           "--out", str(target), "--force", "--trace", str(tmp_path / "t.jsonl"),
+           "--progress-every", "0"]
+    plain = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, env=plain) as proc:
+        assert proc.stderr is not None
+        proc.stderr.readline()
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate()
+    assert proc.returncode == 130, stderr
+    assert stdout == "" and "Traceback" not in stderr
+    last = [line for line in stderr.splitlines() if not line.startswith("progress: ")]
+    assert last == [f"interrupted; nothing was written to {target}; the trace so far is in "
+                    f"{tmp_path / 't.jsonl'}.partial"]
+    assert contents(target) == old_run
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "t.jsonl.partial"]
+
+
 def test_force_replaces_a_run_folder_with_exactly_the_new_run(tmp_path: Path) -> None:
     target = tmp_path / "out"
     reps = [sys.executable, "-m", "snatsim.cli", "run", str(CONFIG), "--set", SHORT[0],

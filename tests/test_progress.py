@@ -92,3 +92,17 @@ def test_auto_is_a_bar_on_a_terminal_and_lines_elsewhere(monkeypatch: pytest.Mon
     assert ProgressDisplay(1, "s", stream=FakeTerminal()).mode == "bar"
     assert ProgressDisplay(1, "s", stream=io.StringIO()).mode == "lines"
     assert ProgressDisplay(1, "s", mode="off", stream=FakeTerminal()).mode == "off"
+
+
+def test_simulate_and_replicate_draw_the_bar_on_a_terminal_when_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from snatsim.replicates import replicate
+
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    scenario = load_scenario(CONFIG, ["simulation.duration_s=3", "simulation.warmup_s=1"])
+    simulate(scenario, rng=1, progress=True)
+    assert "3/3 simulated s" in terminal.getvalue()
+    replicate(scenario, 2, rng=1, workers=1, progress=True)
+    assert "2/2 replicates" in terminal.getvalue()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -9,6 +12,7 @@ import typer
 
 from snatsim.cli._common import console, handle_errors, print_json
 from snatsim.errors import ConfigError
+from snatsim.output import PARTIAL_SUFFIX
 from snatsim.progress import LINE_EVERY_S
 
 if TYPE_CHECKING:
@@ -17,6 +21,10 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from snatsim.results import SimulationResult
+
+
+EXIT_INTERRUPTED = 130
+"""Exit code after Ctrl-C (128 + SIGINT), as shells report it."""
 
 
 def register(app: typer.Typer) -> None:
@@ -113,9 +121,11 @@ def run(
         from snatsim.cli._replicates import run_replicates
 
         display.total, display.unit = replicates, "replicates"
-        run_replicates(scenario, replicates, workers, display, out=out, force=force, json_=json_)
+        with stopped_cleanly(out, None):
+            run_replicates(scenario, replicates, workers, display, out=out, force=force,
+                           json_=json_)
         return
-    with display:
+    with stopped_cleanly(out, trace), display:
         result = simulate(scenario, trace=trace, progress=display.run_callback())
     if json_:
         print_json(result.summary())
@@ -127,6 +137,19 @@ def run(
             console().print(f"results written to [bold]{out}[/bold]")
     if trace is not None and not json_:
         console().print(f"trace written to [bold]{trace}[/bold]")
+
+
+@contextmanager
+def stopped_cleanly(out: Path | None, trace: Path | None) -> Iterator[None]:
+    """Ctrl-C: one line saying what was (not) written, exit code 130, no traceback."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        left = [f"nothing was written to {out}"] if out is not None else []
+        if trace is not None:
+            left.append(f"the trace so far is in {trace}{PARTIAL_SUFFIX}")
+        sys.stderr.write("interrupted" + "".join(f"; {x}" for x in left) + "\n")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
 def write_atomically(write: Callable[[], object], out: Path) -> None:
