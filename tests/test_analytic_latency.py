@@ -99,3 +99,11 @@ def test_agrees_with_direct_simulation(era: SynEra) -> None:
 def test_bad_probability_is_rejected() -> None:
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         latency_mixture([0.5, 1.5], syn_schedule(SynEra.T1))
+
+
+def test_syn_ack_exactly_at_the_app_timeout_still_connects() -> None:
+    """The DES gives up only when the SYN-ACK comes *after* the timeout (``now - t0 > timeout``)."""
+    mix = latency_mixture([1.0, 0.0], syn_schedule(SynEra.T1), rtt_s=0.25, connect_timeout_s=1.25)
+    assert (mix.established[1], mix.app_timeout) == (1.0, 0.0)
+    mix = latency_mixture([1.0, 0.0], syn_schedule(SynEra.T1), rtt_s=0.25, connect_timeout_s=1.0)
+    assert (mix.established[1], mix.app_timeout) == (0.0, 1.0)  # fires at the retransmit time

@@ -182,3 +182,18 @@ def test_search_rounds() -> None:
     assert search_rounds(8, "rounds") == [8]
     assert search_rounds(200, "rounds") == [128, 64, 32, 16, 8]
     assert search_rounds(64512, "a1") == [64512]
+
+
+def test_multi_round_law_keeps_the_last_rounds_give_ups() -> None:
+    """200 ports, 3 free: every round can fail; the law still sums to 1 and its busy mass is the
+    product of the five rounds' all-busy fractions (spec §4.4: the last round keeps a busy port)."""
+    bitmap = np.ones(200, dtype=bool)
+    bitmap[[10, 11, 150]] = False
+    law = chosen_slot_fractions(bitmap)
+    assert sum(law) == 1
+    gave_up = sum((law[s] for s in np.flatnonzero(bitmap)), Fraction(0))
+    runs = [((np.arange(OFFSETS)[:, None] + np.arange(n)) & 0xFFFF) % 200 for n in
+            search_rounds(200, "rounds")]
+    all_busy = [Fraction(int(bitmap[r].all(axis=1).sum()), OFFSETS) for r in runs]
+    assert gave_up == math.prod(all_busy, start=Fraction(1)) and gave_up > 0
+    assert np.allclose(chosen_slot_probabilities(bitmap), [float(x) for x in law], rtol=1e-12)
