@@ -9,9 +9,6 @@ one :class:`ScenarioError` with one line per bad field:
 
 from __future__ import annotations
 
-import copy
-import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -26,16 +23,16 @@ from pydantic import (
     model_validator,
 )
 
+from snatsim import config_files
+from snatsim.config_files import ScenarioError, read_scenario_file
 from snatsim.config_workload import (
+    MAX_CLIENTS,
+    MAX_PODS,
     Arrival,
     Destination,
     Section,
     WorkloadConfig,
     ipv4,
-    is_string_field,
-    show_value,
-    unwrap_type,
-    walk_schema,
 )
 from snatsim.distributions import DistributionLike, Fixed, Lognormal
 from snatsim.errors import ConfigError
@@ -62,17 +59,30 @@ __all__ = [
 ]
 
 
-class ScenarioError(ConfigError):
-    """A scenario that failed validation; ``problems`` holds ``(dotted_field, message)`` pairs."""
-
-    def __init__(self, field: str, message: str, problems: Sequence[tuple[str, str]]) -> None:
-        super().__init__(field, message)
-        self.problems = tuple(problems)
-
-
 # ----------------------------------------------------------------------------------------- sections
 MAX_DURATION_S = 7 * 86_400.0
 MAX_EXPECTED_CONNECTIONS = 10_000_000  # the SimPy model keeps ~400 bytes per connection record
+MAX_CPUS = 8192  # NR_CPUS of the largest kernel builds (CONFIG_MAXSMP)
+MAX_CONNTRACK = 2**31 - 1  # nf_conntrack_max is an int sysctl
+MAX_NAT_TO_CONFIRM_US = 1e6  # the race window is µs; a mean above 1 s is a unit mistake
+
+LIMIT_HINTS = {
+    "simulation.duration_s": "a run simulates at most 7 days: split a longer period into several "
+    "runs with different seeds (each with its own warm-up; snatsim.replicate or --seed) and "
+    "add up their counts",
+    "node.cpus": "the largest kernel builds (NR_CPUS with CONFIG_MAXSMP) have 8,192",
+    "conntrack.max": "nf_conntrack_max is a 32-bit int sysctl",
+    "workload.N.pods": f"the node's pod network 10.244.0.0/16 holds {MAX_PODS:,} pods; use "
+    "fewer pods with more clients_per_pod each",
+    "workload.N.clients_per_pod": f"the model keeps an object per client and accepts at most "
+    f"{MAX_CLIENTS:,} clients in all",
+    "workload.N.requests_per_connection": "each request draws its own hold time; for longer-lived "
+    "connections raise hold_s instead",
+    "workload.N.burst_size": "a burst opens all its connections at the same instant; spread "
+    "them over several workloads or shorter burst_interval_s",
+    "workload.N.attempts": "glibc's resolver caps options attempts:n at 5 (RES_MAXRETRY)",
+}
+"""Why each upper limit is there (dotted field, list indices as ``N``), shown with the error."""
 
 
 class SimulationConfig(Section):
@@ -172,6 +182,15 @@ class KernelConfig(Section):
             raise ValueError(f"{exc.field}: {exc.message}") from None
         return self
 
+    def warnings(self) -> list[str]:
+        """How the version was resolved, where a user should know: a distribution string taken as
+        mainline, a version newer than the newest known (see
+        :func:`~snatsim.kernel.profiles.version_warnings`)."""
+        from snatsim.kernel.profiles import ERA_FIELDS, version_warnings
+
+        overridden = [name for name in ERA_FIELDS if getattr(self, name) is not None]
+        return version_warnings(self.version, overridden=overridden)
+
     def profile(self) -> KernelProfile:
         """The resolved eras: ``resolve_profile(version, nat_era=..., ...)`` (spec §2.5)."""
         from snatsim.kernel.profiles import resolve_profile
@@ -264,7 +283,9 @@ class NodeConfig(Section):
         default="192.0.2.10", json_schema_extra={"allowed": "IPv4 address"},
         description="node address; the MASQUERADE source",
     )
-    cpus: int = Field(default=4, ge=1, description="CPUs processing forwarded packets in parallel")
+    cpus: int = Field(
+        default=4, ge=1, le=MAX_CPUS, description="CPUs processing forwarded packets in parallel"
+    )
     steering: Literal["flow-hash", "random", "client"] = Field(
         default="client",
         description="which CPU runs a flow's NAT + confirm: flow-hash (RSS/RPS on the tuple), "
@@ -282,12 +303,22 @@ class NodeConfig(Section):
     def _ip(cls, value: Any) -> str:
         return ipv4(value, "node address")
 
+    @field_validator("nat_to_confirm_us")
+    @classmethod
+    def _microseconds(cls, value: DistributionLike) -> DistributionLike:
+        if value.mean > MAX_NAT_TO_CONFIRM_US:
+            raise ValueError(
+                f"a mean of {value.mean:g} µs is more than 1 s; the NAT-to-confirm window is in "
+                "microseconds (sub-µs to a few µs, docs/kernel.md §3.2): give it in µs"
+            )
+        return value
+
 
 class ConntrackConfig(Section):
     """``[conntrack]``: table size and timeouts (spec §10)."""
 
     max: int = Field(
-        default=262144, ge=1,
+        default=262144, ge=1, le=MAX_CONNTRACK,
         description="nf_conntrack_max: when the table is full a new flow early-drops an entry "
         "or is dropped (§10)",
     )
@@ -344,9 +375,6 @@ class NetworkConfig(Section):
         default=Fixed(value=0.002),
         description="round-trip time between the node and the servers, drawn for each handshake or query"
     )
-
-
-MAX_PODS = 64_000  # pod addresses 10.244.0.2-10.244.255.251, see snatsim.des.setup.pod_ip
 
 
 class Scenario(Section):
@@ -406,12 +434,12 @@ class Scenario(Section):
             for i, w in enumerate(value)
         )
         simulation = info.data.get("simulation")
-        rates = [w.mean_rate_per_s() for w in named]
-        if simulation is not None and None not in rates:
-            expected = sum(r for r in rates if r is not None) * simulation.duration_s
+        if simulation is not None:  # closed-loop rates depend on latency: not counted here
+            rates = [r for r in (w.mean_rate_per_s() for w in named) if r is not None]
+            expected = sum(rates) * simulation.duration_s
             if expected > MAX_EXPECTED_CONNECTIONS:
                 raise ValueError(
-                    f"~{expected:,.0f} connections expected over simulation.duration_s = "
+                    f"~{_count(expected)} connections expected over simulation.duration_s = "
                     f"{simulation.duration_s:g}; the SimPy model keeps a record of each (~400 "
                     f"bytes) and accepts at most {MAX_EXPECTED_CONNECTIONS:,}: shorten "
                     "simulation.duration_s or lower the rates"
@@ -421,6 +449,12 @@ class Scenario(Section):
             raise ValueError(
                 f"{total:,} pods in all; the node's pod network 10.244.0.0/16 holds {MAX_PODS:,} "
                 "(250 addresses per /24): use fewer pods with more clients_per_pod each"
+            )
+        clients = sum(w.clients for w in named)
+        if clients > MAX_CLIENTS:
+            raise ValueError(
+                f"{clients:,} clients in all (pods × clients_per_pod); the model keeps an object "
+                f"per client and accepts at most {MAX_CLIENTS:,}: fewer clients, each busier"
             )
         first: dict[str, int] = {}
         for i, w in enumerate(named):
@@ -451,6 +485,11 @@ class Scenario(Section):
             raise _scenario_error(exc, source) from None
 
 
+def _count(x: float) -> str:
+    """A count for a message: ``12,345,678`` or, when absurd, ``1.2e+30``."""
+    return f"{x:,.0f}" if x < 1e15 else f"{x:.2g}"
+
+
 def _drop_none(value: Any) -> Any:
     """Drop None (TOML has no null) and write fixed distributions as bare numbers."""
     if isinstance(value, dict):
@@ -463,13 +502,13 @@ def _drop_none(value: Any) -> Any:
 
 
 # ----------------------------------------------------------------------------- loading + overrides
-def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
+def load_scenario(path: str | Path, overrides: Sequence[str] | str = ()) -> Scenario:
     """Read, override and validate a scenario file.
 
     Parameters
     ----------
     path:
-        A TOML file.
+        A TOML file (a regular file of at most 1 MiB, UTF-8).
     overrides:
         ``"section.key=value"`` strings applied after reading (see :func:`apply_overrides`); a
         single string is taken as one override.
@@ -477,36 +516,16 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
     Raises
     ------
     ConfigError
-        Missing or unreadable file, TOML syntax error (with the line), bad override, or
+        Missing, unreadable or oversized file, TOML syntax error (with the line), bad override, or
         :class:`ScenarioError` listing every invalid field.
     """
     if isinstance(overrides, str):
         overrides = (overrides,)  # one "key=value" given on its own
-    source = str(path)
-    try:
-        text = Path(path).read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            source, "no such file; check the path (see configs/ for examples)"
-        ) from None
-    except IsADirectoryError:
-        raise ConfigError(source, "is a directory; give a .toml file") from None
-    except OSError as exc:
-        raise ConfigError(source, f"cannot read the file ({exc.strerror})") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(source, f"not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-        where = f"line {match.group(1)}, column {match.group(2)}" if match else "somewhere"
-        why = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc)) or str(exc)
-        raise ConfigError(source, f"invalid TOML at {where}: {why}") from None
-    raw = apply_overrides(raw, overrides)
+    raw = apply_overrides(read_scenario_file(path), overrides)
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:
-        raise _scenario_error(exc, source, overrides) from None
+        raise _scenario_error(exc, str(path), overrides) from None
 
 
 def apply_overrides(raw: Mapping[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
@@ -520,119 +539,10 @@ def apply_overrides(raw: Mapping[str, Any], overrides: Sequence[str]) -> dict[st
     ``--set key=null``): e.g. ``workload.0.rate_per_s=null`` with ``workload.0.arrival=closed-loop``;
     ``workload.1=null`` removes a whole list entry.
     """
-    result: dict[str, Any] = copy.deepcopy(dict(raw))
-    for override in overrides:
-        key, sep, text = override.partition("=")
-        parts: list[str | int] = [int(p) if p.isdigit() else p for p in key.strip().split(".")]
-        if not sep or any(p == "" for p in parts):
-            raise ConfigError(
-                f"override {override!r}",
-                "expected section.key=value, e.g. nat.random_fully=true or workload.0.pods=8",
-            )
-        remove = text.strip() == "null"
-        value = None if remove else _override_value(text.strip(), parts)
-        node: Any = result
-        for depth, part in enumerate(parts):
-            here = ".".join(str(p) for p in parts[:depth]) or "the top level"
-            last = depth == len(parts) - 1
-            if isinstance(node, list):
-                if not isinstance(part, int):
-                    raise ConfigError(
-                        f"override {override!r}",
-                        f"{here} is a list; address an entry by index, e.g. {here}.0.{part}",
-                    )
-                if not 0 <= part < len(node):
-                    raise ConfigError(
-                        f"override {override!r}",
-                        f"index {part} is out of range: {here} has {len(node)} entries "
-                        f"(indices 0..{len(node) - 1})",
-                    )
-            elif isinstance(node, dict):
-                part = str(part)
-                if remove and (part not in node or last):
-                    node.pop(part, None)  # nothing (left) to remove below this point
-                    break
-                if not last:
-                    node.setdefault(part, {})
-            else:
-                raise ConfigError(
-                    f"override {override!r}", f"{here} is a value, not a table or list"
-                )
-            if last and remove:
-                del node[part]  # a list entry (dict keys were handled above)
-            elif last:
-                node[part] = value
-            else:
-                node = node[part]
-    return result
-
-
-def _override_value(text: str, parts: Sequence[str | int]) -> Any:
-    """Parse an override value as TOML (bare text if it is not TOML or the field is a string)."""
-    try:
-        value = tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
-    if not isinstance(value, str) and is_string_field(walk_schema(Scenario, parts)[1]):
-        return text
-    return value
-
-
-# ---------------------------------------------------------------------------------- error report
-def _problem(error: Mapping[str, Any]) -> tuple[str, str]:
-    """One pydantic error -> (dotted field, 'problem; fix (value: bad value)')."""
-    import difflib
-
-    loc, _ = walk_schema(Scenario, error["loc"])
-    field = ".".join(str(p) for p in loc)
-    kind = error["type"]
-    value = error.get("input")
-    msg = re.sub(r"^(Value|Assertion) error, ", "", error["msg"])
-    msg = msg[:1].lower() + msg[1:]
-    if kind == "missing":
-        msg = (
-            "missing; add at least one [[workload]] table"
-            if loc == ("workload",)
-            else f"required key is missing; add {loc[-1]} = ..."
-        )
-    elif kind == "extra_forbidden":
-        parent = unwrap_type(walk_schema(Scenario, error["loc"][:-1])[1])
-        valid = list(getattr(parent, "model_fields", {}))
-        close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.6)
-        msg = "unknown key; " + (
-            f"did you mean {close[0]!r}?" if close else f"valid keys: {', '.join(valid)}"
-        )
-    elif kind == "literal_error":
-        options = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
-        close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.6)
-        if close:
-            msg += f"; did you mean {close[0]!r}?"
-    elif kind == "too_short" and isinstance(value, list | tuple):
-        msg = "must not be empty; add at least one entry"
-    if value not in (None, "") and not isinstance(value, dict) and kind != "missing":
-        msg += f" (value: {show_value(value)})"
-    return field, msg
+    return config_files.apply_overrides(raw, overrides, Scenario)
 
 
 def _scenario_error(
     exc: ValidationError, source: str | None, overrides: Sequence[str] = ()
 ) -> ScenarioError:
-    """Turn a pydantic ValidationError into one ScenarioError with a line per bad field."""
-    by_key = {o.partition("=")[0].strip(): o for o in overrides}
-    problems: list[tuple[str, str]] = []
-    errors = exc.errors(include_url=False)
-    for error in errors:
-        if error["type"] == "too_short" and error["input"] and len(errors) > 1:
-            continue  # a list whose every entry failed: the entries' own errors say why
-        field, msg = _problem(error)
-        for key, override in by_key.items():
-            if field == key or field.startswith(key + "."):
-                msg += f" [set by override {override!r}]"
-        problems.append((field, msg))
-    lines = [f"{field}: {msg}" for field, msg in problems]
-    if len(problems) == 1:
-        if source is None:
-            return ScenarioError(problems[0][0], problems[0][1], problems)
-        return ScenarioError(source, lines[0], problems)
-    body = f"{len(problems)} invalid settings:\n  " + "\n  ".join(lines)
-    return ScenarioError(source or problems[0][0], body, problems)
+    return config_files.scenario_error(exc, source, overrides, Scenario, LIMIT_HINTS)

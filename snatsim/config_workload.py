@@ -27,7 +27,7 @@ from pydantic import (
     field_validator,
 )
 
-from snatsim.distributions import DistributionLike, Fixed
+from snatsim.distributions import DistributionLike, Fixed, number_not_text
 
 __all__ = [
     "ARRIVALS",
@@ -42,6 +42,13 @@ __all__ = [
     "unwrap_type",
     "walk_schema",
 ]
+
+# Upper limits of the counts that cost memory or time (the reasons are in snatsim.config.LIMIT_HINTS)
+MAX_PODS = 64_000  # pod addresses 10.244.0.2-10.244.255.251, see snatsim.des.setup.pod_ip
+MAX_CLIENTS = 1_000_000  # one client object (and for periodic/closed-loop one process) each
+MAX_REQUESTS_PER_CONNECTION = 10_000  # one hold-time draw per request
+MAX_BURST_SIZE = 1_000_000  # connections opened at the same instant
+MAX_RESOLVER_ATTEMPTS = 5  # glibc's RES_MAXRETRY
 
 Arrival = Literal["poisson", "periodic", "closed-loop", "burst"]
 
@@ -58,6 +65,11 @@ class Section(BaseModel):
     """Base of every config model: frozen, unknown keys forbidden, no inf/nan."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        return number_not_text(cls, value, info)
 
 
 def ipv4(value: Any, what: str = "address") -> str:
@@ -170,8 +182,12 @@ class WorkloadConfig(Section):
         default="workload", min_length=1, json_schema_extra={"shown_default": "workload-<index>"},
         description="unique name used in the output; absent: workload-<index>"
     )
-    pods: int = Field(ge=1, description="pods in the group (each pod has its own IP and netns)")
-    clients_per_pod: int = Field(default=1, ge=1, description="concurrent client processes per pod")
+    pods: int = Field(
+        ge=1, le=MAX_PODS, description="pods in the group (each pod has its own IP and netns)"
+    )
+    clients_per_pod: int = Field(
+        default=1, ge=1, le=MAX_CLIENTS, description="concurrent client processes per pod"
+    )
     arrival: Arrival = Field(
         description="how the group's connections start; "
         + "; ".join(f"{kind}: {meaning}" for kind, meaning in ARRIVALS.items())
@@ -205,6 +221,7 @@ class WorkloadConfig(Section):
     burst_size: int | None = Field(
         default=None,
         ge=1,
+        le=MAX_BURST_SIZE,
         validate_default=True,
         description="burst: connections per burst (group)",
     )
@@ -224,7 +241,7 @@ class WorkloadConfig(Section):
         description="tcp: fin -> TIME_WAIT (120 s), rst -> CLOSE (10 s)",
     )
     requests_per_connection: int = Field(
-        default=1, ge=1,
+        default=1, ge=1, le=MAX_REQUESTS_PER_CONNECTION,
         description="requests sent over one connection, each holding it hold_s; > 1 models "
         "keep-alive reuse",
     )
@@ -248,7 +265,11 @@ class WorkloadConfig(Section):
         description="udp: resend timeout (glibc resolver: 5 s)",
     )
     attempts: int = Field(
-        default=2, ge=1, validate_default=True, description="udp: tries in all (glibc resolver: 2)"
+        default=2,
+        ge=1,
+        le=MAX_RESOLVER_ATTEMPTS,
+        validate_default=True,
+        description="udp: tries in all (glibc resolver: 2)",
     )
 
     @field_validator(*_ARRIVAL_FIELDS)

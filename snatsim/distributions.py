@@ -24,10 +24,20 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from functools import cache
-from typing import Annotated, Any, Literal, TypeAlias
+from types import NoneType, UnionType
+from typing import Annotated, Any, Literal, TypeAlias, Union, get_args, get_origin
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "Distribution",
@@ -37,7 +47,32 @@ __all__ = [
     "Lognormal",
     "Uniform",
     "as_distribution",
+    "number_not_text",
 ]
+
+
+def _is_number_type(annotation: Any) -> bool:
+    """True for ``int``, ``float`` and their Optional forms."""
+    if get_origin(annotation) in (Union, UnionType):
+        members = [a for a in get_args(annotation) if a is not NoneType]
+        return bool(members) and all(m in (int, float) for m in members)
+    return annotation in (int, float)
+
+
+def number_not_text(model: type[BaseModel], value: Any, info: ValidationInfo) -> Any:
+    """Refuse a boolean or a string given for a number field of ``model``.
+
+    pydantic's lax mode would read ``pods = true`` as 1 and ``duration_s = "600"`` as 600; a config
+    that says ``true`` or quotes a number is a mistake worth naming.
+    """
+    field = model.model_fields.get(str(info.field_name))
+    if field is None or not _is_number_type(field.annotation):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("expected a number, not true/false")
+    if isinstance(value, str):
+        raise ValueError("expected a number, not text; write it without quotes")
+    return value
 
 
 def _num(x: float) -> str:
@@ -48,6 +83,11 @@ class _Base(BaseModel):
     """Shared behaviour: vectorized ``sample`` and the buffered scalar ``sampler``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    @field_validator("value", "mean", "low", "high", "sigma", mode="before", check_fields=False)
+    @classmethod
+    def _numbers_are_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        return number_not_text(cls, value, info)
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """Return ``size`` independent draws as a float64 array (one numpy call, see module doc)."""

@@ -176,11 +176,12 @@ class SimulationResult(RunData):
 
     # ------------------------------------------------------------------ summary
     def warnings(self) -> list[str]:
-        """What the user should know before trusting the figures: an exhausted window (Little's
+        """What the user should know before trusting the figures: how the kernel version was
+        resolved (:meth:`~snatsim.config.KernelConfig.warnings`), an exhausted window (Little's
         law, :func:`snatsim.analytic.window_load.window_warnings`), connects left unresolved."""
         from snatsim.analytic.window_load import window_warnings
 
-        out = window_warnings(self.scenario)
+        out = [*self.scenario.kernel.warnings(), *window_warnings(self.scenario)]
         in_flight = sum(1 for r in self.rows if r.outcome == "in_flight")
         if in_flight:
             out.append(

@@ -66,7 +66,7 @@ def test_no_arguments_shows_help() -> None:
 
 def test_main_turns_errors_into_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
-        main(["kernels", "7.1"])
+        main(["kernels", "8.1"])
     assert info.value.code == 2
     captured = capsys.readouterr()
     assert captured.out == ""

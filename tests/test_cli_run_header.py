@@ -52,3 +52,15 @@ def test_an_exhausted_window_is_warned_about_before_the_tables() -> None:
                 "workload.0.rate_per_s=600")
     assert "warning:" in out and "64,512" in out
     assert out.index("warning:") < out.index("conntrack -S")
+
+
+def test_a_distribution_kernel_is_said_to_be_resolved_as_mainline() -> None:
+    out = " ".join(human("default.toml", "--set", "kernel.version=5.15.0-91-generic").split())
+    assert "warning: kernel 5.15.0-91-generic is resolved as mainline 5.15.0" in out
+    assert "(eras A2 C4 P2 T1)" in out and "kernel.nat_era" in out and "kernel.syn_era" in out
+
+
+def test_a_kernel_newer_than_the_newest_known_warns_in_the_human_output() -> None:
+    out = " ".join(human("default.toml", "--set", "kernel.version=6.99").split())
+    assert "warning: kernel 6.99 is newer than 6.18" in out and "6.18 eras" in out
+    assert "warning: kernel" not in " ".join(human("default.toml").split())

@@ -203,12 +203,12 @@ RULES: list[tuple[list[str], str, str]] = [
     (["tcp.syn_linear_timeouts=-1"], "tcp.syn_linear_timeouts", "greater than or equal to 0"),
     (
         ["kernel.version=4.19", "tcp.syn_linear_timeouts=3"],
-        "tcp",
-        "syn_linear_timeouts: 3 is set but kernels before 6.5",
+        "tcp.syn_linear_timeouts",
+        "3 is set but kernels before 6.5",
     ),
     (['network.rtt_s={distribution="gamma"}'], "network.rtt_s", "'gamma'"),
     ([W + "pods=0"], W + "pods", "greater than or equal to 1"),
-    ([W + "pods=64001"], "workload", "64,001 pods in all; the node's pod network"),
+    ([W + "pods=64001"], W + "pods", "the node's pod network 10.244.0.0/16 holds 64,000 pods"),
     (["simulation.duration_s=1e308"], "simulation.duration_s", "less than or equal to 604800"),
     (
         ["simulation.duration_s=600000", W + "rate_per_s=100"],

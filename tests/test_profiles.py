@@ -8,7 +8,14 @@ from hypothesis import strategies as st
 
 from snatsim.errors import ConfigError, KernelVersionError
 from snatsim.kernel.eras import ClientEra, ConfirmEra, NatEra, SynEra
-from snatsim.kernel.profiles import PROFILES, KernelProfile, parse_version, resolve_profile
+from snatsim.kernel.profiles import (
+    ERA_FIELDS,
+    PROFILES,
+    KernelProfile,
+    parse_version,
+    resolve_profile,
+    version_warnings,
+)
 
 # spec §2.5, row by row: version -> (NAT, confirm, client, SYN)
 TABLE = {
@@ -99,7 +106,9 @@ def test_suffix_on_an_unnamed_version() -> None:
     assert eras(p) == TABLE["4.19.228"]
 
 
-@pytest.mark.parametrize("bad", ["six", "6.x", "", "6", "2.6.32", "1.0", "7.0", "8.1.2", "5.25"])
+@pytest.mark.parametrize(
+    "bad", ["six", "6.x", "", "6", "2.6.32", "1.0", "8.0", "8.1.2", "5.25", "６.１", "6.１", "٦.1"]
+)
 def test_bad_versions(bad: str) -> None:
     with pytest.raises(KernelVersionError) as info:
         resolve_profile(bad)
@@ -107,7 +116,7 @@ def test_bad_versions(bad: str) -> None:
     assert isinstance(err, ConfigError)
     assert err.field == "kernel.version"
     assert repr(bad) in str(err)
-    assert "6.18" in err.message and "4.19.228" in err.message  # the fix: the named profiles
+    assert '"6.1"' in err.message and "snatsim kernels" in err.message  # the fix
 
 
 def test_overrides_accept_enums_and_names() -> None:
@@ -164,3 +173,26 @@ def test_eras_never_go_backwards_on_mainline(a: tuple[int, int], b: tuple[int, i
     assert pa.nat_era <= pb.nat_era and pa.confirm_era <= pb.confirm_era
     assert pa.client_era <= pb.client_era and pa.syn_era <= pb.syn_era
     assert parse_version(pa.version) <= parse_version(pb.version)
+
+
+@pytest.mark.parametrize(
+    ("version", "texts"),
+    [
+        ("5.15.0-91-generic", ["resolved as mainline 5.15.0", "A2 C4 P2 T1"]),
+        ("4.18.0-513.el8.x86_64", ["resolved as mainline 4.18.0", "A1 C1 P1 T1"]),
+        ("6.99", ["newer than 6.18", "6.18 eras (A4 C5 P4 T2)"]),
+        ("7.1", ["newer than 6.18"]),
+    ],
+)
+def test_version_warnings_say_how_the_version_was_resolved(version: str, texts: list[str]) -> None:
+    (warning,) = version_warnings(version)
+    assert all(text in warning for text in texts), warning
+    assert "kernel.nat_era, kernel.confirm_era, kernel.client_era, kernel.syn_era" in warning
+    assert resolve_profile(version).nat_era == resolve_profile(version.split("-")[0]).nat_era
+
+
+def test_version_warnings_name_only_the_eras_left_to_the_version() -> None:
+    assert version_warnings("6.1") == version_warnings("5.4.0") == []
+    (partial,) = version_warnings("6.99", overridden=["nat_era", "syn_era"])
+    assert "kernel.confirm_era, kernel.client_era" in partial and "kernel.nat_era" not in partial
+    assert version_warnings("5.15.0-91-generic", overridden=ERA_FIELDS) == []

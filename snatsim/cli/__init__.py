@@ -27,7 +27,9 @@ Errors
 ------
 :func:`main` (the ``snatsim`` console script) turns any :class:`~snatsim.errors.SnatsimError` into
 one line ``error: <message>`` on stderr and exit code 2, never a traceback; commands decorated with
-:func:`snatsim.cli._common.handle_errors` do the same when invoked through ``CliRunner``.
+:func:`snatsim.cli._common.handle_errors` do the same when invoked through ``CliRunner``. Usage
+errors (unknown option, missing argument, bad integer) are one plain line too, with the ``--help``
+to read, exit code 2 (:class:`~snatsim.cli._common.PlainErrorGroup`).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from typing import Annotated
 import typer
 
 from snatsim import __version__
-from snatsim.cli._common import EXIT_USAGE, report_error
+from snatsim.cli._common import EXIT_USAGE, PlainErrorGroup, report_error
 from snatsim.errors import SnatsimError
 
 __all__ = ["COMMAND_MODULES", "app", "main"]
@@ -49,6 +51,7 @@ COMMAND_MODULES: tuple[str, ...] = ("run", "kernels")
 
 app = typer.Typer(
     name="snatsim",
+    cls=PlainErrorGroup,
     help=(
         "Simulate Linux SNAT/MASQUERADE port allocation and the conntrack confirm race, "
         "kernel era by kernel era (3.x to 6.18)."

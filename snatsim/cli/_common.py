@@ -8,10 +8,11 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from snatsim.errors import SnatsimError
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EXIT_USAGE",
+    "PlainErrorGroup",
     "console",
     "error_line",
     "handle_errors",
@@ -68,6 +70,50 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(EXIT_USAGE) from None
 
     return wrapper
+
+
+def usage_error_line(exc: typer.TyperException, prog_name: str = "snatsim") -> str:
+    """``error: <what>; see 'snatsim run --help'`` for a command-line usage error."""
+    message = " ".join(exc.format_message().split()).rstrip(".") or type(exc).__name__
+    ctx = getattr(exc, "ctx", None)
+    command = prog_name if ctx is None else ctx.command_path
+    return f"error: {message[:1].lower()}{message[1:]}; see '{command} --help'"
+
+
+class PlainErrorGroup(TyperGroup):
+    """The app's command group, with plain usage errors.
+
+    An unknown option, a missing argument or a bad integer becomes one plain stderr line
+    (:func:`usage_error_line`) and exit code 2, instead of typer's usage text and boxed panel: the
+    same form as every other snatsim error, and safe in logs and pipes.
+    """
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the app; in standalone mode exit with the command's code (2 on a usage error)."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except typer.TyperException as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # the help text is the message
+                help_text = exc.format_message()
+                if help_text:
+                    sys.stderr.write(help_text + "\n")
+            else:
+                sys.stderr.write(usage_error_line(exc, prog_name or "snatsim") + "\n")
+            sys.stderr.flush()
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            sys.stderr.write("Aborted!\n")
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 def console(*, stderr: bool = False) -> Console:

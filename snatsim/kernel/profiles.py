@@ -21,29 +21,39 @@ Nearest rule, per family:
 Where spec §2.5 lists several eras for one kernel ("C3+C4+C5"), the profile carries the newest one:
 the eras of a family are cumulative (see :mod:`snatsim.kernel.eras`). Where it lists a stable-series
 change ("P1→P3 (stable)"), the profile is the mainline release and the note says how to override.
-Versions 6.19–6.x (newer than the spec) resolve to the 6.18 eras; 3.0 is the oldest and 7.0+ is
-refused.
+Versions 6.19–7.x (newer than the spec) resolve to the 6.18 eras, with a warning
+(:func:`version_warnings`); 3.0 is the oldest and 8.0+ is refused, as are digits that are not ASCII
+(``"６.１"``). A distribution string (``"5.15.0-91-generic"``, ``"4.18.0-513.el8.x86_64"``) resolves
+as the mainline version it starts with, also with a warning: vendors backport, so set the eras.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
 from snatsim.errors import KernelVersionError
 from snatsim.kernel.eras import ClientEra, ConfirmEra, NatEra, SynEra, _Era
 
-__all__ = ["PROFILES", "KernelProfile", "parse_version", "resolve_profile"]
+__all__ = [
+    "ERA_FIELDS",
+    "PROFILES",
+    "KernelProfile",
+    "parse_version",
+    "resolve_profile",
+    "version_warnings",
+]
 
 Version = tuple[int, int, int]
 
 # Highest minor release of each finished major series (a guard against typos such as "5.25").
 _LAST_MINOR = {3: 19, 4: 20, 5: 19}
 _OLDEST: Version = (3, 0, 0)
-_NEWEST_MAJOR = 6  # 7.0 and later are refused: the spec covers kernels up to 6.18
+_NEWEST_MAJOR = 7  # 8.0 and later are refused; the spec covers kernels up to 6.18
 
-_VERSION_RE = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?(?:[-+~_].*)?$")
+_VERSION_RE = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?([-+~_].*)?$", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -108,14 +118,14 @@ PROFILES: tuple[KernelProfile, ...] = (
     _p("6.18", "A4", "C5", "P4", "T2", "newest era of every table (docs/kernel.md §1)"),
 )
 
-_NAMED_LIST = ", ".join(p.version for p in PROFILES)
+ERA_FIELDS = ("nat_era", "confirm_era", "client_era", "syn_era")
 
 
 def _version_error(value: object, why: str) -> KernelVersionError:
     return KernelVersionError(
         "kernel.version",
-        f"{value!r} {why}; give a mainline version X.Y or X.Y.Z from 3.0 to 6.x "
-        f"(a suffix like -generic is ignored), e.g. one of the named profiles: {_NAMED_LIST}",
+        f"{value!r} {why}; give a version X.Y or X.Y.Z from 3.0 to 7.x in ASCII digits, e.g. "
+        '"6.1" or "5.15.0-91-generic" (`snatsim kernels` lists the named profiles)',
     )
 
 
@@ -125,8 +135,8 @@ def parse_version(version: str) -> Version:
     Raises
     ------
     KernelVersionError
-        On a malformed string, a minor release that does not exist (``"5.25"``), a version below
-        3.0, or 7.0 and later. The field is ``kernel.version``.
+        On a malformed string (digits must be ASCII), a minor release that does not exist
+        (``"5.25"``), a version below 3.0, or 8.0 and later. The field is ``kernel.version``.
     """
     if not isinstance(version, str):
         raise _version_error(version, "is not a version string")
@@ -139,7 +149,7 @@ def parse_version(version: str) -> Version:
     if parsed < _OLDEST:
         raise _version_error(version, "is older than 3.0, the oldest kernel docs/kernel.md covers")
     if major > _NEWEST_MAJOR:
-        raise _version_error(version, "is newer than docs/kernel.md covers (kernels up to 6.18)")
+        raise _version_error(version, "is not a Linux release (the newest known is 6.18)")
     last = _LAST_MINOR.get(major)
     if last is not None and minor > last:
         why = f"does not exist (the {major}.x series ends at {major}.{last})"
@@ -297,3 +307,35 @@ def resolve_profile(
             f"{base.note}; overridden: {', '.join(changed)}",
         )
     return profile
+
+
+def version_warnings(version: str, *, overridden: Iterable[str] = ()) -> list[str]:
+    """What a user should know about how ``version`` was resolved (empty for a plain mainline one).
+
+    A distribution string is resolved as the mainline version it starts with; a version newer than
+    the newest profile gets that profile's eras. ``overridden`` names the era fields the user set
+    (``"nat_era"`` …); when all four are set the version decides nothing and nothing is said.
+    """
+    rest = [f"kernel.{name}" for name in ERA_FIELDS if name not in set(overridden)]
+    if not rest:
+        return []
+    match = _VERSION_RE.match(version.strip())
+    parsed = parse_version(version)
+    profile = resolve_profile(version)
+    eras = " ".join(str(getattr(profile, name)) for name in ERA_FIELDS)
+    fix = f"if yours differ, set {', '.join(rest)}"
+    mainline = ".".join(str(n) for n in parsed)
+    out = []
+    if match is not None and match.group(4):
+        out.append(
+            f"kernel {version.strip()} is resolved as mainline {mainline} (eras {eras}); "
+            f"distribution kernels backport changes, so {fix} (snatsim kernels explains the eras)"
+        )
+    newest = max(_NAMED)
+    if parsed > newest:
+        known = ".".join(str(n) for n in newest[:2])
+        out.append(
+            f"kernel {version.strip()} is newer than {known}, the newest kernel snatsim knows: "
+            f"the {known} eras ({eras}) are assumed; {fix}"
+        )
+    return out

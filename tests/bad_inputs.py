@@ -1,0 +1,227 @@
+"""The bad-input corpus: hostile or mistaken ``snatsim run`` invocations and what each must say.
+
+Every case must exit 2 with one readable message on stderr (``error: ...``, plus one indented line
+per field when several fields are bad), no traceback, nothing on stdout and no file written.
+``tests/test_bad_input_corpus.py`` runs each through the CLI.
+
+A case is a :class:`BadInput`: the config file's content (``None``: no file), the arguments after
+``snatsim`` with ``{config}`` and ``{tmp}`` placeholders, and the texts the message must contain
+(the field, the bad value or the fix).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BASE = """\
+[simulation]
+duration_s = 3.0
+warmup_s = 1.0
+seed = 1
+
+[kernel]
+version = "6.1"
+
+[[workload]]
+name = "api"
+pods = 2
+arrival = "poisson"
+rate_per_s = 20.0
+destinations = ["203.0.113.10:443"]
+"""
+
+CLOSED_LOOP = """
+[[workload]]
+name = "pool"
+pods = 1
+arrival = "closed-loop"
+destinations = ["203.0.113.20:443"]
+"""
+
+RUN = ("run", "{config}", "--out", "{tmp}/out", "--trace", "{tmp}/trace/run.jsonl")
+"""The default command: output paths are given so that "nothing written" is checked too."""
+
+W = "workload.0."
+
+
+@dataclass(frozen=True)
+class BadInput:
+    """One bad invocation and the texts its error message must contain."""
+
+    name: str
+    expect: tuple[str, ...]
+    sets: tuple[str, ...] = ()  # --set overrides added to RUN
+    argv: tuple[str, ...] = RUN  # the arguments after `snatsim` (placeholders {config}, {tmp})
+    config: str | bytes | None = BASE  # content of {tmp}/cfg.toml; None: no file
+    prepare: Callable[[Path], None] | None = field(default=None, compare=False)  # runs in {tmp}
+    subprocess: bool = False  # also run as a real `python -m snatsim.cli` process
+
+    def args(self, tmp: Path) -> list[str]:
+        """The command line for a run in ``tmp`` (config at ``tmp/cfg.toml``)."""
+        argv = [a.format(config=tmp / "cfg.toml", tmp=tmp) for a in self.argv]
+        for override in self.sets:
+            argv += ["--set", override]
+        return argv
+
+
+def _s(name: str, override: str | tuple[str, ...], *expect: str, sub: bool = False) -> BadInput:
+    sets = (override,) if isinstance(override, str) else override
+    return BadInput(name, expect, sets=sets, subprocess=sub)
+
+
+def _file(name: str, config: str | bytes, *expect: str, sub: bool = False) -> BadInput:
+    return BadInput(name, expect, config=config, subprocess=sub)
+
+
+def _argv(name: str, argv: tuple[str, ...], *expect: str, sub: bool = False) -> BadInput:
+    return BadInput(name, expect, argv=argv, subprocess=sub)
+
+
+def _mkfifo(tmp: Path) -> None:
+    os.mkfifo(tmp / "fifo.toml")
+
+
+def _nested(depth: int) -> str:
+    return BASE + "x = " + "[" * depth + "]" * depth + "\n"
+
+
+# ------------------------------------------------------------------------------------------ files
+FILES = [
+    BadInput("missing file", ("no such file", "cfg.toml"), config=None, subprocess=True),
+    _argv("folder", ("run", "{tmp}"), "is a directory", sub=True),
+    _file("binary", bytes(range(256)) * 4, "not UTF-8", sub=True),
+    _file("latin-1", BASE.replace('"api"', '"caf\xe9"').encode("latin-1"), "not UTF-8"),
+    _file("utf-16", BASE.encode("utf-16"), "not UTF-8"),
+    _file("invalid TOML", BASE + "pods = = 3\n", "invalid TOML", "line 15", sub=True),
+    _file("unclosed table header", "[simulation\n", "invalid TOML", "line 1"),
+    _file("duplicate key", BASE + "[simulation]\n", "invalid TOML"),
+    _file("unterminated string", 'x = "abc\n', "invalid TOML"),
+    _file("huge", BASE + "#" * (3 << 20) + "\n", "MiB", "scenario", sub=True),
+    _file("deeply nested arrays", _nested(5000), "cfg.toml"),
+    _file("deeply nested tables", BASE + "x = " + "{a = " * 3000 + "1" + "}" * 3000 + "\n",
+          "cfg.toml"),
+    _file("empty", "", "workload", "[[workload]]", sub=True),
+    _file("only comments", "# nothing here\n", "workload", "[[workload]]"),
+    _file("workload is a table", BASE.replace("[[workload]]", "[workload]"), "workload"),
+    _argv("endless file", ("run", "/dev/zero"), "/dev/zero", "regular file"),
+    BadInput("named pipe", ("fifo.toml", "regular file"), argv=("run", "{tmp}/fifo.toml"),
+             prepare=_mkfifo),
+    _file("unknown section", BASE + "[nodes]\ncpus = 2\n", "nodes", "did you mean 'node'"),
+    _file("unknown key in file", BASE.replace("seed = 1", "sede = 1"), "simulation.sede",
+          "did you mean 'seed'"),
+]
+
+# ----------------------------------------------------------------------------------------- values
+VALUES = [
+    _s("negative pods", W + "pods=-3", W + "pods", "-3"),
+    _s("zero cpus", "node.cpus=0", "node.cpus"),
+    _s("negative rate", W + "rate_per_s=-5", W + "rate_per_s"),
+    _s("NaN rate", W + "rate_per_s=nan", W + "rate_per_s", "finite", sub=True),
+    _s("inf rate", W + "rate_per_s=inf", W + "rate_per_s", "finite"),
+    _s("NaN duration", "simulation.duration_s=nan", "simulation.duration_s"),
+    _s("-inf warm-up", "simulation.warmup_s=-inf", "simulation.warmup_s"),
+    _s("NaN hold", W + "hold_s=nan", W + "hold_s"),
+    _s("inf rtt", "network.rtt_s=inf", "network.rtt_s"),
+    _s("bool pods", W + "pods=true", W + "pods", "true"),
+    _s("bool cpus", "node.cpus=false", "node.cpus", "false"),
+    _s("bool rate", W + "rate_per_s=true", W + "rate_per_s", "true"),
+    _s("bool duration", "simulation.duration_s=true", "simulation.duration_s", "true"),
+    _s("bool seed", "simulation.seed=true", "simulation.seed", "true"),
+    _s("string pods", W + 'pods="8"', W + "pods", '"8"'),
+    _s("word pods", W + "pods=eight", W + "pods", "eight"),
+    _s("string duration", 'simulation.duration_s="600"', "simulation.duration_s", '"600"'),
+    _s("string conntrack max", 'conntrack.max="1k"', "conntrack.max"),
+    _s("fractional pods", W + "pods=2.5", W + "pods", "2.5"),
+    _s("list rate", W + "rate_per_s=[1, 2]", W + "rate_per_s"),
+    _s("table cpus", "node.cpus={a = 1}", "node.cpus"),
+    _s("port 0", W + 'destinations=["203.0.113.10:0"]', "destinations.0.address", "1-65535"),
+    _s("port 65536", W + 'destinations=["203.0.113.10:65536"]', "destinations.0.address",
+       "1-65535"),
+    _s("negative port", W + 'destinations=["203.0.113.10:-1"]', "destinations.0.address"),
+    _s("to_ports out of range", "nat.to_ports=70000", "nat.to_ports", "1-65535"),
+    _s("to_ports reversed", "nat.to_ports=3000-2000", "nat.to_ports", "2000-3000", sub=True),
+    _s("to_ports negative", "nat.to_ports=-5", "nat.to_ports"),
+    _s("source port 70000", W + "source_port=70000", W + "source_port", "1-65535"),
+    _s("source port bool", W + "source_port=true", W + "source_port"),
+    _s("bad node ip", "node.ip=10.0.0.256", "node.ip", "IPv4"),
+    _s("IPv6 destination", W + 'destinations=["[2001:db8::1]:443"]', "destinations.0.address"),
+    _s("warm-up after the end", "simulation.warmup_s=5", "simulation.warmup_s", "duration_s"),
+    _s("negative seed", "simulation.seed=-1", "simulation.seed"),
+    _s("duration 1e308", "simulation.duration_s=1e308", "simulation.duration_s", "days",
+       sub=True),
+    _s("duration 1e9", "simulation.duration_s=1e9", "simulation.duration_s", "split"),
+    _s("absurd cpus", "node.cpus=1000000000", "node.cpus", "1000000000"),
+    _s("absurd pods", W + "pods=100000", W + "pods", "64,000", sub=True),
+    _file("absurd pods in two workloads",
+          BASE.replace("pods = 2", "pods = 40000") + BASE[BASE.index("[[workload]]"):].replace(
+              '"api"', '"web"').replace("pods = 2", "pods = 40000"), "80,000 pods in all"),
+    _s("absurd clients", W + "clients_per_pod=1000000000", W + "clients_per_pod"),
+    _s("absurd requests per connection", W + "requests_per_connection=1000000000000",
+       W + "requests_per_connection"),
+    _s("absurd rate", W + "rate_per_s=1e12", "connections expected", "rate"),
+    _s("absurd burst", (W + "arrival=burst", W + "rate_per_s=null", W + "burst_size=1000000000",
+                        W + "burst_interval_s=1e6"), W + "burst_size", "same instant"),
+    _s("absurd conntrack max", "conntrack.max=1000000000000", "conntrack.max"),
+    _s("absurd syn retries", "tcp.syn_retries=1000", "tcp.syn_retries", "127"),
+    _s("absurd attempts", (W + "protocol=udp", W + "attempts=1000000000"), W + "attempts"),
+    _s("period 1e-300", (W + "arrival=periodic", W + "rate_per_s=null", W + "period_s=1e-300"),
+       "connections expected"),
+    _s("absurd clients in all", (W + "pods=1000", W + "clients_per_pod=2000"),
+       "2,000,000 clients in all"),
+    _file("absurd rate beside a closed loop", BASE.replace("20.0", "1e9") + CLOSED_LOOP,
+          "connections expected"),
+    _s("confirm window in seconds", "node.nat_to_confirm_us=1e308", "node.nat_to_confirm_us",
+       "microseconds"),
+    _s("huge gc interval", "conntrack.gc_interval_s=1e9", "conntrack.gc_interval_s"),
+    _s("unknown distribution", W + 'hold_s={distribution="gamma"}', W + "hold_s", "'gamma'"),
+    _s("linear timeouts on 4.19", ("kernel.version=4.19", "tcp.syn_linear_timeouts=3"),
+       "tcp.syn_linear_timeouts", "6.5"),
+    _s("empty destinations", W + "destinations=[]", W + "destinations", "must not be empty"),
+    _s("empty name", W + "name=''", W + "name"),
+    _s("several bad fields", ("node.cpus=0", W + "pods=-1", "nat.to_ports=9-1"),
+       "3 invalid settings", "node.cpus", W + "pods", "nat.to_ports", sub=True),
+]
+
+# ------------------------------------------------------------------------------- kernel versions
+KERNELS = [
+    _s("kernel 8.0", "kernel.version=8.0", "kernel.version", "8.0"),
+    _s("kernel 10.1", "kernel.version=10.1", "kernel.version", "10.1"),
+    _s("kernel full-width digits", "kernel.version=６.１", "kernel.version", "ASCII", sub=True),
+    _s("kernel arabic-indic digits", "kernel.version=٦.١", "kernel.version"),
+    _s("kernel empty", "kernel.version=''", "kernel.version"),
+    _s("kernel blank", "kernel.version='   '", "kernel.version"),
+    _s("kernel 2.6", "kernel.version=2.6.32", "kernel.version", "3.0"),
+    _s("kernel 5.25", "kernel.version=5.25", "kernel.version", "5.19"),
+    _s("kernel number", "kernel.version=[6, 1]", "kernel.version"),
+    _s("bad era", "kernel.nat_era=A7", "kernel.nat_era", "A1"),
+]
+
+# ------------------------------------------------------------------------------------------ flags
+FLAGS = [
+    _argv("unknown flag", (*RUN, "--bogus"), "--bogus", "--help", sub=True),
+    _argv("missing config argument", ("run",), "missing argument", "--help", sub=True),
+    _argv("unknown command", ("runn", "{config}"), "runn", "--help"),
+    _argv("seed -1", (*RUN, "--seed", "-1"), "--seed", "greater than or equal to 0", sub=True),
+    _argv("seed not a number", (*RUN, "--seed", "abc"), "--seed", "integer"),
+    _argv("seed float", (*RUN, "--seed", "1.5"), "--seed", "integer"),
+    _argv("--set without a value", (*RUN, "--set"), "--set"),
+    _argv("extra argument", (*RUN, "extra.toml"), "extra.toml"),
+    _argv("--json with a value", (*RUN, "--json=yes"), "--json"),
+    _s("--set without =", "nat.random_fully", "nat.random_fully", "section.key=value", sub=True),
+    _s("--set empty key", "=3", "section.key=value"),
+    _s("--set empty part", "nat..random=true", "section.key=value"),
+    _s("--set unknown key", "nat.randm=true", "nat.randm", "did you mean 'random'"),
+    _s("--set unknown section", "nodes.cpus=2", "nodes", "did you mean 'node'"),
+    _s("--set list index out of range", W.replace("0", "5") + "pods=3", "workload.5", "range",
+       sub=True),
+    _s("--set list by name", "workload.api.pods=3", "workload.0.pods", "the entry named 'api'"),
+    _s("--set into a value", "node.cpus.x=1", "node.cpus", "integer"),
+    _s("--set replaces a section by a number", "simulation=3", "simulation", "must be a table"),
+    _s("--set bad TOML value", W + "destinations=[1,", W + "destinations", "not valid TOML"),
+    _s("--set null on a required key", W + "pods=null", W + "pods", "missing"),
+]
+
+CORPUS: list[BadInput] = [*FILES, *VALUES, *KERNELS, *FLAGS]
