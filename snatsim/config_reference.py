@@ -139,7 +139,7 @@ def allowed_text(field: FieldInfo) -> str:
         for attr, sign in signs:
             bound = getattr(item, attr, None)
             if bound is not None:
-                parts.append(f"{sign} {bound:g}")
+                parts.append(f"{sign} {bound:,}" if isinstance(bound, int) else f"{sign} {bound:g}")
         if isinstance(item, at.MinLen):
             parts.append(f"at least {item.min_length} " + ("entry" if get_origin(tp) is tuple
                                                            else "character"))
