@@ -46,6 +46,7 @@ class Run:
         self.pending: dict[int, tuple[Entry, NatResult]] = {}
         self.shadow: dict[int, Entry] = {}  # id -> entry confirmed into the table, not yet gone
         self.evicted: set[int] = set()
+        self.evictions = 0
         self.reopened: set[int] = set()  # TCP entries killed by a SYN re-opening their tuple
         self.nat_entries: list[Entry] = []  # every entry NAT was set up for, in order
         self.confirmed_at: dict[int, float] = {}  # id -> time its confirm inserted it
@@ -191,6 +192,8 @@ class Run:
             assert seq_ahead(ct.seq_end, old.seq_end)
             assert res.outcome is NatOutcome.SEARCHED and old.reply == t.inverted()
             self.evicted.add(id(old))
+            self.evictions += 1
+        assert self.nat.evicted == self.evictions  # the allocator's eviction counter
         if not harder:
             assert res.evict_refused == 0
 

@@ -159,6 +159,7 @@ class SnatAllocator:
         self._harder = era >= NatEra.A3  # eviction in the last probes of a round
         self._used_new = era >= NatEra.A4  # the 6.12 preservation check
         self.faithful = False  # True: the A1 walk probes every port one by one (the reference)
+        self.evicted = 0  # TIME_WAIT entries freed by 6.5+ eviction (spec §5.3; no kernel counter)
         self.fast_after = FAST_AFTER
 
     # ------------------------------------------------------------------ nf_nat_setup_info
@@ -369,6 +370,7 @@ class SnatAllocator:
             if seq_after(ct.seq_end, old.seq_end):
                 table.destroy(old)
                 result.add_evicted(old)
+                self.evicted += 1
                 return False
             result.evict_refused += 1
         return True
