@@ -60,8 +60,9 @@ def digest(case: tuple[str, list[str]]) -> str:
     name, overrides = case
     path = ROOT / "configs" / f"{name}.toml"
     base = ["simulation.duration_s=200", *overrides]
-    undrained = snatsim.simulate(snatsim.load_scenario(path, [*base, "simulation.drain=false"]))
-    result = snatsim.simulate(snatsim.load_scenario(path, base))
+    undrained = snatsim.simulate(snatsim.load_scenario(path, [*base, "simulation.drain=false"]),
+                                 rows="all")
+    result = snatsim.simulate(snatsim.load_scenario(path, base), rows="all")
     summary = result.summary()
     summary.pop("provenance")
     text = hashlib.sha256(json.dumps(summary, sort_keys=True).encode()).hexdigest()

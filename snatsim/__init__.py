@@ -25,6 +25,7 @@ _LAZY = {
     "spawn": "snatsim.rng",
     "SnatsimError": "snatsim.errors",
     "ConfigError": "snatsim.errors",
+    "RowsNotKeptError": "snatsim.errors",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]

@@ -45,3 +45,7 @@ class ConfigError(SnatsimError, ValueError):
 
 class KernelVersionError(ConfigError):
     """A kernel version string or era name that cannot be resolved."""
+
+
+class RowsNotKeptError(SnatsimError, ValueError):
+    """Per-connection rows asked of a result that kept none (``simulate(..., rows=False)``)."""

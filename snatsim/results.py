@@ -18,7 +18,16 @@ from typing import IO, TYPE_CHECKING, Any
 import numpy as np
 
 from snatsim import __version__
-from snatsim.rundata import CAUSES, COLUMNS, OUTCOMES, RunData
+from snatsim.errors import RowsNotKeptError
+from snatsim.rundata import (
+    CAUSES,
+    COLUMNS,
+    DELAY_THRESHOLDS_S,
+    ConnectionRow,
+    ConnectionStats,
+    RunData,
+    WorkloadCounts,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -29,8 +38,7 @@ if TYPE_CHECKING:
     from snatsim.des.trace import Trace
     from snatsim.rng import SeedLike
 
-DELAY_THRESHOLDS_S = (1.0, 2.0, 3.0)
-NEVER_COMPLETED = ("failed", "app_timeout")
+TCP_THRESHOLDS_S = (1.0, 2.0, 3.0)  # the delayed thresholds of every run; UDP runs add 5 s
 ERA_KEYS = ("nat_era", "confirm_era", "client_era", "syn_era")
 PERCENTILES = {"p50": 50.0, "p90": 90.0, "p99": 99.0, "p999": 99.9}
 CONNTRACK_KEYS = (
@@ -86,6 +94,7 @@ def simulate(
     *,
     trace: Trace | IO[str] | str | Path | None = None,
     progress: bool | Callable[[float, float, int], None] | None = None,
+    rows: bool | int | str = False,
 ) -> SimulationResult:
     """Simulate ``scenario`` with the SimPy model of a node and return its result.
 
@@ -105,6 +114,12 @@ def simulate(
         ``True`` shows progress on stderr (a rich bar in a terminal or Jupyter, plain lines every
         5 s elsewhere; :mod:`snatsim.progress`), or a callable called as
         ``progress(simulated_s, duration_s, connections_started)`` once per simulated second.
+    rows:
+        Which per-connection rows to keep for :meth:`SimulationResult.to_frame`: ``False`` (the
+        default) none, so memory stays bounded whatever the duration (the summary is streamed
+        and does not need them); ``True`` up to 1,000,000 rows; a number, up to that many;
+        ``"all"`` every one (about 400 bytes per connection; see ``benchmarks/README.md``).
+        Rows are kept in the order the connections ended; the summary is the same either way.
     """
     from contextlib import ExitStack
 
@@ -129,7 +144,7 @@ def simulate(
 
             display = ProgressDisplay(scenario.simulation.duration_s, "simulated s")
             callback = stack.enter_context(display).run_callback()
-        data = run(scenario, rng, trace=trace, progress=callback)
+        data = run(scenario, rng, trace=trace, progress=callback, rows=rows)
     return SimulationResult.from_run(data)
 
 
@@ -144,13 +159,14 @@ class SimulationResult(RunData):
 
     def _headline(self) -> dict[str, str]:
         """The few facts that identify a run and its outcome, as display strings."""
-        delayed = sum(1 for r in self.rows if r.latency_s is not None and r.latency_s >= 1.0)
-        established = sum(1 for r in self.rows if r.latency_s is not None)
+        st = self.stats
+        delayed = st.delayed[0]  # completed in >= 1 s
+        established = st.latency.count
         return {
             "kernel": f"{self.scenario.kernel.version} ("
             + " ".join(self.profile.get(k, "?") for k in ERA_KEYS) + ")",
             "seed": "entropy" if self.seed is None else str(self.seed),
-            "connections": f"{len(self.rows):,}",
+            "connections": f"{st.attempted:,}",
             "insert_failed": f"{self.counters.get('insert_failed', 0):,}",
             "delayed ≥ 1 s": f"{delayed:,} of {established:,} established",
         }
@@ -182,7 +198,7 @@ class SimulationResult(RunData):
         from snatsim.analytic.window_load import window_warnings
 
         out = [*self.scenario.kernel.warnings(), *window_warnings(self.scenario)]
-        in_flight = sum(1 for r in self.rows if r.outcome == "in_flight")
+        in_flight = self.stats.outcomes["in_flight"]
         if in_flight:
             out.append(
                 f"{in_flight:,} connects were still unresolved at the end of the run "
@@ -192,35 +208,30 @@ class SimulationResult(RunData):
         return out
 
     def summary(self) -> dict[str, Any]:
-        """Plain-JSON summary of the measured window (connections started after warm-up)."""
+        """Plain-JSON summary of the measured window (connections started after warm-up).
+
+        Read from the streamed :class:`~snatsim.rundata.ConnectionStats`, never from the rows, so
+        it is the same whether rows were kept or not. Counts, fractions and intervals are exact;
+        latency percentiles come from a quantile sketch, within 0.1 % (relative) of
+        :func:`numpy.percentile` on the rows (:mod:`snatsim.sketch`).
+        """
         sim = self.scenario.simulation
-        rows = self.rows
-        outcome = [r.outcome for r in rows]
-        counts = {o: outcome.count(o) for o in OUTCOMES}
-        latencies = np.array([r.latency_s for r in rows if r.latency_s is not None], dtype=float)
+        st = self.stats
+        counts = st.outcomes
         # connects that never completed (ETIMEDOUT, the app's timeout, the resolver giving up)
         # count as delayed at every threshold: the user waited at least that long
-        never = counts["failed"] + counts["app_timeout"]
-        n_est = len(latencies) + never
+        never = st.never_completed
+        n_est = st.latency.count + never
+        udp = any(w.protocol == "udp" for w in self.scenario.workload)
         delayed = {
-            f"ge_{t:g}s": int(np.count_nonzero(latencies >= t)) + never
-            for t in DELAY_THRESHOLDS_S
+            f"ge_{t:g}s": k + never
+            for t, k in zip(DELAY_THRESHOLDS_S, st.delayed, strict=True)
+            if t in TCP_THRESHOLDS_S or udp  # ≥ 5 s: the resolver's retry (UDP runs only)
         }
-        attempted = len(rows)
-        preserved = sum(1 for r in rows if r.preserved)
-        nat_known = sum(1 for r in rows if r.nat_port is not None)
         max_ports = {label: max(series, default=0) for label, series in self.series.ports_in_use.items()}
         per_workload: dict[str, Any] = {}
         for w in self.scenario.workload:
-            mine = [r for r in rows if r.workload == w.name]
-            lat = [r.latency_s for r in mine if r.latency_s is not None]
-            mine_never = sum(1 for r in mine if r.outcome in NEVER_COMPLETED)
-            per_workload[w.name] = {
-                "attempted": len(mine),
-                "established": len(lat),
-                "delayed_ge_1s": sum(1 for x in lat if x >= 1.0) + mine_never,
-                "lost_packets": sum(r.lost for r in mine),
-            }
+            per_workload[w.name] = st.workloads.get(w.name, WorkloadCounts()).as_dict()
         causes = {c: self.drop_causes.get(c, 0) for c in CAUSES}
         return {
             "kernel": self.profile,
@@ -231,7 +242,7 @@ class SimulationResult(RunData):
             },
             "conntrack": {k: self.counters.get(k, 0) for k in CONNTRACK_KEYS},
             "connections": {
-                "attempted": attempted,
+                "attempted": st.attempted,
                 "established": counts["established"],
                 "failed": counts["failed"],
                 "app_timeouts": counts["app_timeout"],
@@ -242,8 +253,12 @@ class SimulationResult(RunData):
             "udp_queries": {
                 "sent": self.packets_sent["query"],
                 "dropped": self.packets_dropped["query"],
+                # lookups (one A + one AAAA query per try) of the UDP workloads, and answered ones
+                **{key: sum(per_workload[w.name][field] for w in self.scenario.workload
+                            if w.protocol == "udp")
+                   for key, field in (("lookups", "attempted"), ("answered", "established"))},
             },
-            "connect_latency_s": _latency_stats(latencies),
+            "connect_latency_s": _latency_stats(st),
             "delayed_fraction": {k: _fraction(v, n_est) for k, v in delayed.items()},
             "delayed_fraction_ci95": {k: proportion_ci95(v, n_est) for k, v in delayed.items()},
             "delayed_fraction_ci95_assumes": "independent connections (exact binomial); for "
@@ -252,8 +267,9 @@ class SimulationResult(RunData):
             "insert_failed_causes": causes,
             "drops": {**causes, "table_full": self.drop_causes.get("table-full", 0)},
             "ports": {
-                "preserved_fraction": _fraction(preserved, nat_known),
+                "preserved_fraction": _fraction(st.preserved, st.nat_known),
                 "max_in_use": max_ports,
+                "time_wait_evicted": self.time_wait_evicted,
             },
             "per_workload": per_workload,
             "warnings": self.warnings(),
@@ -262,10 +278,28 @@ class SimulationResult(RunData):
 
     # ------------------------------------------------------------------ tables
     def to_frame(self) -> pd.DataFrame:
-        """One row per measured connection (columns: :data:`snatsim.rundata.COLUMNS`)."""
-        import pandas as pd
+        """One row per measured connection kept (columns: :data:`snatsim.rundata.COLUMNS`).
 
-        return pd.DataFrame.from_records(self.rows, columns=list(COLUMNS))
+        Raises :class:`RowsNotKeptError` when the run kept none (``simulate(..., rows=False)``,
+        the default); with a cap, the frame holds the first connections that ended (see
+        :attr:`rows_omitted`) and a :class:`UserWarning` says how many are missing.
+        """
+        if self.rows_cap == 0:
+            raise RowsNotKeptError(
+                f"this result kept no per-connection rows ({self.stats.attempted:,} connections "
+                "were measured; the summary does not need them): run "
+                "snatsim.simulate(scenario, rows=True) for up to 1,000,000 rows, rows=N for N, or "
+                "rows='all' for every one (snatsim run: --out DIR --rows N|all)"
+            )
+        if self.rows_omitted:
+            import warnings
+
+            warnings.warn(
+                f"to_frame() holds {len(self.rows):,} of {self.stats.attempted:,} measured "
+                f"connections (rows={self.rows_cap:,}); pass rows='all' for every one",
+                UserWarning, stacklevel=2,
+            )
+        return _rows_frame(self.rows)
 
     def timeseries(self) -> pd.DataFrame:
         """Per-second series over the whole run, indexed by ``second`` (warm-up included)."""
@@ -289,20 +323,30 @@ class SimulationResult(RunData):
         """The summary as JSON text (deterministic for a given config and seed)."""
         return json.dumps(self.summary(), **kwargs)
 
+    def rows_note(self) -> str | None:
+        """What connections.csv lacks, in one line (None when it holds every connection)."""
+        if self.rows_cap == 0:
+            return ("connections.csv not written: no per-connection rows were kept "
+                    "(snatsim run --rows N|all, or simulate(..., rows=True))")
+        if self.rows_omitted:
+            return (f"connections.csv holds the first {len(self.rows):,} of "
+                    f"{self.stats.attempted:,} connections (--rows all keeps every one)")
+        return None
+
     def write(self, out_dir: str | Path, *, force: bool = False) -> list[Path]:
         """Write summary.json, connections.csv, timeseries.csv and scenario.toml as one folder.
 
         The folder appears complete or not at all (:func:`snatsim.output.atomic_folder`); an
-        existing run folder is replaced only with ``force``, in one step.
+        existing run folder is replaced only with ``force``, in one step. connections.csv is
+        skipped when the run kept no rows (:meth:`rows_note` says so).
         """
         from snatsim.output import atomic_folder
 
-        files = {
-            "summary.json": self.to_json(indent=2),
-            "connections.csv": self.to_frame().to_csv(index=False),
-            "timeseries.csv": self.timeseries().to_csv(),
-            "scenario.toml": self.scenario.to_toml(),
-        }
+        files = {"summary.json": self.to_json(indent=2)}
+        if self.rows_cap != 0:
+            files["connections.csv"] = _rows_frame(self.rows).to_csv(index=False)
+        files["timeseries.csv"] = self.timeseries().to_csv()
+        files["scenario.toml"] = self.scenario.to_toml()
         with atomic_folder(out_dir, force=force) as staging:
             for name, text in files.items():
                 (staging / name).write_text(text, encoding="utf-8")
@@ -310,11 +354,20 @@ class SimulationResult(RunData):
         return [out / name for name in files]
 
 
-def _latency_stats(latencies: np.ndarray) -> dict[str, float | None]:
-    if latencies.size == 0:
+def _rows_frame(rows: list[ConnectionRow]) -> pd.DataFrame:
+    """Rows as a frame with the named columns (even when there are none)."""
+    import pandas as pd
+
+    return pd.DataFrame.from_records(rows, columns=list(COLUMNS))
+
+
+def _latency_stats(stats: ConnectionStats) -> dict[str, float | None]:
+    """Mean, percentiles (from the sketch) and max of the completed connects' latency."""
+    sketch = stats.latency
+    if sketch.count == 0:
         return {"mean": None, **dict.fromkeys(PERCENTILES), "max": None}
-    out: dict[str, float | None] = {"mean": float(latencies.mean())}
-    for name, q in PERCENTILES.items():
-        out[name] = float(np.percentile(latencies, q))
-    out["max"] = float(latencies.max())
+    out: dict[str, float | None] = {"mean": stats.latency_mean_s()}
+    quantiles = sketch.quantiles([q / 100 for q in PERCENTILES.values()])
+    out.update(zip(PERCENTILES, quantiles, strict=True))
+    out["max"] = float(sketch.max)
     return out

@@ -11,12 +11,20 @@ Definitions used by the summary:
 * Packet counts (TCP SYNs and UDP queries, kept apart), drops and their causes count packets
   sent / dropped at or after ``warmup_s`` (the same window as the ``conntrack -S`` counters).
 * The time series covers the whole run, warm-up included, one row per simulated second.
+
+Memory stays bounded whatever the duration: what the summary needs is streamed into a
+:class:`ConnectionStats` as each measured connection ends (counts, delayed counts per threshold,
+a latency :class:`~snatsim.sketch.QuantileSketch`); a :class:`ConnectionRow` per connection is
+kept only when asked for (``rows=`` of :func:`snatsim.simulate`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
+
+from snatsim.errors import ConfigError
+from snatsim.sketch import QuantileSketch
 
 if TYPE_CHECKING:
     import numpy as np
@@ -25,7 +33,11 @@ if TYPE_CHECKING:
 
 CAUSES = ("race", "eviction", "exhaustion")
 OUTCOMES = ("established", "failed", "app_timeout", "local_error", "in_flight")
-
+NEVER_COMPLETED = ("failed", "app_timeout")  # count as delayed at every threshold
+# connect() / lookup latency thresholds of the delayed counts: the SYN retransmits at 1 s and
+# 1 + 2 s (spec §9), the resolver's retry after timeout:5 (spec §12)
+DELAY_THRESHOLDS_S = (1.0, 2.0, 3.0, 5.0)
+ROWS_TRUE_CAP = 1_000_000  # rows=True keeps at most this many rows (~400 bytes each)
 
 
 class ConnectionRow(NamedTuple):
@@ -55,10 +67,109 @@ PROTOCOL_NAMES = {6: "tcp", 17: "udp"}  # IPPROTO_TCP, IPPROTO_UDP (rundata impo
 
 
 
+def rows_cap(rows: bool | int | str) -> int | None:
+    """The row cap that ``rows=`` asks for: ``False`` 0 (none), ``True`` :data:`ROWS_TRUE_CAP`,
+    an int that many, ``"all"`` None (no cap); ``"none"`` is 0 too."""
+    if isinstance(rows, bool):
+        return ROWS_TRUE_CAP if rows else 0
+    if isinstance(rows, int) and rows >= 0:
+        return rows
+    if isinstance(rows, str) and rows.strip().lower() in ("all", "none"):
+        return None if rows.strip().lower() == "all" else 0
+    raise ConfigError(
+        "rows", f"rows={rows!r}: pass False (no per-connection rows), True (up to "
+        f"{ROWS_TRUE_CAP:,}), a number of rows >= 0, or 'all'"
+    )
+
+
 def destination_label(key: tuple[int, str, str, int]) -> str:
     """``"tcp 192.0.2.10 -> 203.0.113.10:443"`` for a (proto, nat ip, dst ip, dst port) key."""
     proto, nat_ip, dst_ip, dst_port = key
     return f"{PROTOCOL_NAMES[proto]} {nat_ip} -> {dst_ip}:{dst_port}"
+
+
+class WorkloadCounts:
+    """One workload's measured connections: attempted, completed, delayed ≥ 1 s, lost packets."""
+
+    __slots__ = ("attempted", "delayed_ge_1s", "established", "lost_packets")
+
+    def __init__(self) -> None:
+        self.attempted = 0
+        self.established = 0  # the connect (lookup) completed: it has a latency
+        self.delayed_ge_1s = 0  # completed in >= 1 s, or never completed
+        self.lost_packets = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """The counts by name (the summary's ``per_workload`` entry)."""
+        return {k: getattr(self, k) for k in ("attempted", "established", "delayed_ge_1s",
+                                              "lost_packets")}
+
+
+class ConnectionStats:
+    """What the summary needs of the measured connections, streamed one connection at a time.
+
+    Exact: outcome counts, per-workload counts, delayed counts per threshold
+    (:data:`DELAY_THRESHOLDS_S`), the latency count, max and (compensated) sum, preserved ports.
+    Approximate: latency quantiles, from a :class:`~snatsim.sketch.QuantileSketch` (relative error
+    :data:`snatsim.sketch.REL_ERROR`). Memory does not depend on the number of connections.
+    """
+
+    def __init__(self, workloads: tuple[str, ...] | list[str] = ()) -> None:
+        self.outcomes = dict.fromkeys(OUTCOMES, 0)
+        self.workloads = {name: WorkloadCounts() for name in workloads}
+        self.latency = QuantileSketch()
+        self.delayed = [0] * len(DELAY_THRESHOLDS_S)  # completed with latency >= threshold
+        self.latency_sum_s = 0.0
+        self._latency_carry_s = 0.0  # Neumaier compensation of latency_sum_s
+        self.preserved = 0  # the NAT kept the pod's port
+        self.nat_known = 0  # a packet went through NAT (nat_port known)
+
+    @property
+    def attempted(self) -> int:
+        """Measured connections recorded."""
+        return sum(self.outcomes.values())
+
+    @property
+    def never_completed(self) -> int:
+        """Connects that failed or timed out (delayed at every threshold)."""
+        return sum(self.outcomes[o] for o in NEVER_COMPLETED)
+
+    def add(self, workload: str, outcome: str, latency_s: float | None, lost: int,
+            nat_port: int | None, preserved: bool) -> None:
+        """Record one measured connection (the fields of its :class:`ConnectionRow`)."""
+        self.outcomes[outcome] += 1
+        wl = self.workloads.get(workload)
+        if wl is None:
+            wl = self.workloads[workload] = WorkloadCounts()
+        wl.attempted += 1
+        wl.lost_packets += lost
+        if latency_s is not None:
+            wl.established += 1
+            if latency_s >= 1.0:
+                wl.delayed_ge_1s += 1
+            self.latency.add(latency_s)
+            total = self.latency_sum_s + latency_s
+            if abs(self.latency_sum_s) >= abs(latency_s):
+                self._latency_carry_s += (self.latency_sum_s - total) + latency_s
+            else:
+                self._latency_carry_s += (latency_s - total) + self.latency_sum_s
+            self.latency_sum_s = total
+            delayed = self.delayed
+            for i, threshold in enumerate(DELAY_THRESHOLDS_S):
+                if latency_s < threshold:
+                    break
+                delayed[i] += 1
+        if outcome in NEVER_COMPLETED:
+            wl.delayed_ge_1s += 1
+        if nat_port is not None:
+            self.nat_known += 1
+            if preserved:
+                self.preserved += 1
+
+    def latency_mean_s(self) -> float | None:
+        """Mean latency of the completed connects (None when none completed)."""
+        n = self.latency.count
+        return (self.latency_sum_s + self._latency_carry_s) / n if n else None
 
 
 @dataclass
@@ -66,7 +177,7 @@ class Series:
     """Per-second time series (index = second)."""
 
     new_connections: list[int] = field(default_factory=list)
-    syn_drops: list[int] = field(default_factory=list)
+    syn_drops: list[int] = field(default_factory=list)  # TCP SYNs dropped (first or retransmit)
     query_drops: list[int] = field(default_factory=list)  # UDP queries (A/AAAA) dropped
     conntrack_entries: list[int] = field(default_factory=list)
     max_ports_in_use: list[int] = field(default_factory=list)
@@ -85,8 +196,12 @@ class RunData:
     """The raw outcome of one run, as an engine produced it.
 
     ``counters`` are the ``conntrack -S`` counters of the measured window, ``counters_total`` those
-    of the whole run; ``rows`` hold one :class:`ConnectionRow` per measured connection.
-    ``seed`` is the integer seed given (None if none was), ``seed_sequence`` the run's root.
+    of the whole run; ``stats`` streams every measured connection (the summary reads only that);
+    ``rows`` hold one :class:`ConnectionRow` per measured connection, in the order they ended,
+    up to ``rows_cap`` of them (``None``: all; ``0``: none kept), ``rows_omitted`` counts those
+    past the cap. ``time_wait_evicted`` counts TIME_WAIT entries freed by 6.5+ eviction in the
+    measured window (spec §5.3). ``seed`` is the integer seed given (None if none was),
+    ``seed_sequence`` the run's root.
     """
 
     scenario: Scenario
@@ -96,7 +211,11 @@ class RunData:
     packets_sent: dict[str, int]
     packets_dropped: dict[str, int]
     drop_causes: dict[str, int]
+    stats: ConnectionStats
     rows: list[ConnectionRow]
+    rows_cap: int | None
+    rows_omitted: int
+    time_wait_evicted: int
     series: Series
     seed: int | None
     seed_sequence: np.random.SeedSequence

@@ -61,7 +61,7 @@ def scenario(
 def run(s: Scenario) -> tuple[SimulationResult, list[dict[str, Any]]]:
     """Simulate ``s`` with an in-memory trace; return the result and the trace records."""
     trace = Trace(keep=True)
-    return simulate(s, trace=trace), trace.records
+    return simulate(s, trace=trace, rows="all"), trace.records
 
 
 def when(t_s: float) -> float:

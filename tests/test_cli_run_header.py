@@ -41,10 +41,6 @@ def test_an_unseeded_run_prints_the_entropy_that_reproduces_it() -> None:
     assert rerun == unseeded
 
 
-def test_udp_runs_are_reported_in_queries_not_syns() -> None:
-    out = human("dns-udp.toml")
-    assert "UDP queries sent" in out and "SYNs sent" not in out
-    assert "why packets were dropped" in out
 
 
 def test_an_exhausted_window_is_warned_about_before_the_tables() -> None:

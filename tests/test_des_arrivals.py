@@ -23,7 +23,7 @@ T_S = 10.0
 def frame(*workloads: dict[str, Any], duration_s: float = T_S, seed: int = 3) -> pd.DataFrame:
     """One row per connection of a run without warm-up, in connect() order."""
     s = scenario(*workloads, cpus=1, duration_s=duration_s, seed=seed)
-    return simulate(s).to_frame().sort_values("id").reset_index(drop=True)
+    return simulate(s, rows="all").to_frame().sort_values("id").reset_index(drop=True)
 
 
 def poisson(name: str, rate: float, pods: int, **fields: Any) -> dict[str, Any]:

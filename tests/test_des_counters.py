@@ -158,7 +158,7 @@ def test_a_pod_never_reuses_a_source_port_within_60_s_of_closing_it() -> None:
          ["203.0.113.10:443"], "hold_s": 0.01, "close": "fin"},
         duration_s=150.0,
     )
-    frame = simulate(s).to_frame().sort_values("start_s")
+    frame = simulate(s, rows="all").to_frame().sort_values("start_s")
     assert len(frame) > 5000
     gaps = []
     last_end: dict[int, float] = {}

@@ -48,8 +48,8 @@ def test_with_the_drain_every_blocked_connect_fails_and_counts_as_delayed() -> N
 
 def test_the_drain_adds_no_connections_and_stops_once_all_resolved() -> None:
     w = once("w", 3, hold_s=0.2)  # three connects at t = 0, closed 0.2 s later
-    drained = simulate(scenario(w, duration_s=1.0, simulation={"drain": True}), rng=2)
-    plain = simulate(scenario(w, duration_s=1.0), rng=2)
+    drained = simulate(scenario(w, duration_s=1.0, simulation={"drain": True}), rng=2, rows="all")
+    plain = simulate(scenario(w, duration_s=1.0), rng=2, rows="all")
     assert drained.rows == plain.rows  # nothing was pending: the drain changes nothing
     assert len(drained.rows) == 3
 

@@ -72,7 +72,7 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(raw=scenarios(), seed=st.integers(0, 2**32 - 1))
 def test_random_scenarios_run_and_balance(raw: dict[str, Any], seed: int) -> None:
-    result = simulate(Scenario.from_dict(raw), rng=seed)
+    result = simulate(Scenario.from_dict(raw), rng=seed, rows="all")
     s = result.summary()
     c = s["connections"]
     assert c["attempted"] == sum(

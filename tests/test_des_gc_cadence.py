@@ -33,10 +33,10 @@ def _outcome(data: RunData) -> tuple[Any, ...]:
 
 def test_sampling_interval_does_not_change_results() -> None:
     s = _pressed()
-    every_s = run(s, rng=3)
+    every_s = run(s, rng=3, rows="all")
     assert every_s.counters_total["early_drop"] > 0  # the count at the limit matters here
-    assert _outcome(run(s, rng=3, sample_every_s=0.37)) == _outcome(every_s)
-    assert _outcome(run(s, rng=3, sample_every_s=5.0)) == _outcome(every_s)
+    assert _outcome(run(s, rng=3, rows="all", sample_every_s=0.37)) == _outcome(every_s)
+    assert _outcome(run(s, rng=3, rows="all", sample_every_s=5.0)) == _outcome(every_s)
 
 
 def test_a_slower_gc_keeps_expired_entries_in_the_count() -> None:

@@ -31,8 +31,8 @@ def test_every_config_gives_identical_results_with_and_without_inline_confirms(
     scenario = load_scenario(
         path, ["simulation.duration_s=40", "simulation.warmup_s=5", *overrides]
     )
-    inline = run(scenario, rng=11)
-    scheduled = run(scenario, rng=11, inline_confirm=False)
+    inline = run(scenario, rng=11, rows="all")
+    scheduled = run(scenario, rng=11, rows="all", inline_confirm=False)
     assert inline.rows, "the config produced no connections"
     assert inline.rows == scheduled.rows
     assert inline.series == scheduled.series

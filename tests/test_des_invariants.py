@@ -57,12 +57,12 @@ def stressed(kernel: str = "6.18", *, cpus: int = 4, seed: int = 11, warmup_s: f
 
 @cache
 def config_run(name: str) -> SimulationResult:
-    return simulate(load_scenario(CONFIGS[0].parent / name, SHORT))
+    return simulate(load_scenario(CONFIGS[0].parent / name, SHORT), rows="all")
 
 
 @cache
 def stressed_run(kernel: str) -> SimulationResult:
-    return simulate(stressed(kernel))
+    return simulate(stressed(kernel), rows="all")
 
 
 def all_runs() -> list[Any]:
@@ -225,8 +225,8 @@ def test_warmup_excludes_connections_started_before_it_and_changes_nothing_else(
     trace's events at or after warmup_s."""
     warm_s = 3.0
     trace = Trace(keep=True)
-    full = simulate(stressed("6.18"), trace=trace)
-    warm = simulate(stressed("6.18", warmup_s=warm_s))
+    full = simulate(stressed("6.18"), trace=trace, rows="all")
+    warm = simulate(stressed("6.18", warmup_s=warm_s), rows="all")
     frame = warm.to_frame()
     assert len(frame) > 0 and (frame["start_s"] >= warm_s).all()
     expected = full.to_frame()

@@ -17,13 +17,14 @@ from scipy.stats import binomtest
 from test_des_invariants import stressed
 
 from snatsim.results import SimulationResult, simulate
+from snatsim.sketch import REL_ERROR
 
 THRESHOLDS = {"ge_1s": 1.0, "ge_2s": 2.0, "ge_3s": 3.0}
 
 
 @cache
 def result() -> SimulationResult:
-    return simulate(stressed("6.18", warmup_s=1.0, seed=3))
+    return simulate(stressed("6.18", warmup_s=1.0, seed=3), rows="all")
 
 
 def frame() -> pd.DataFrame:
@@ -38,11 +39,14 @@ def established_latencies() -> np.ndarray:
 def test_latency_percentiles_mean_and_max() -> None:
     lat = established_latencies()
     got = result().summary()["connect_latency_s"]
-    want = {"mean": lat.mean(), "max": lat.max()}
+    assert {k: got[k] for k in ("mean", "max")} == pytest.approx(
+        {"mean": lat.mean(), "max": lat.max()}, rel=1e-12)
+    # percentiles come from the quantile sketch: within its documented relative error
     for name, q in {"p50": 50, "p90": 90, "p99": 99, "p999": 99.9}.items():
-        want[name] = np.quantile(lat, q / 100)
-    assert got == pytest.approx(want, rel=1e-12)
-    assert np.quantile(lat, 0.95) != pytest.approx(got["p99"])  # guard: p95 would not pass
+        assert got[name] == pytest.approx(np.quantile(lat, q / 100), rel=REL_ERROR * (1 + 1e-9))
+    # guard: p95 (or p98) reported as p99 would be outside that tolerance on this run
+    for wrong in (0.95, 0.98):
+        assert np.quantile(lat, wrong) != pytest.approx(got["p99"], rel=3 * REL_ERROR)
     assert got["p50"] <= got["p90"] <= got["p99"] <= got["p999"] <= got["max"]
 
 

@@ -54,6 +54,14 @@ def run(
             "folder, all at once when the run ends (a folder holds one complete run or none)."
         ),
     ] = None,
+    rows: Annotated[
+        str | None,
+        typer.Option(
+            help="Per-connection rows for connections.csv (with --out): a number, 'all' or "
+            "'none'. Default with --out: up to 1,000,000 (about 400 bytes each in memory).",
+            metavar="N|all|none",
+        ),
+    ] = None,
     trace: Annotated[
         Path | None,
         typer.Option(
@@ -114,6 +122,9 @@ def run(
         raise ConfigError("--workers", "only applies to --replicates N; add --replicates")
     if replicates is not None and trace is not None:
         raise ConfigError("--trace", "traces one run, not replicates; drop --trace or --replicates")
+    if replicates is not None and rows is not None:
+        raise ConfigError("--rows", "keeps the rows of one run, not of replicates; drop --rows")
+    keep_rows = _rows_option(rows, out)
     check_outputs(out, trace, force=force, config=config)
     display = ProgressDisplay(scenario.simulation.duration_s, "simulated s",
                               mode=choose_mode(progress), every_s=progress_every)
@@ -126,7 +137,7 @@ def run(
                            json_=json_)
         return
     with stopped_cleanly(out, trace), display:
-        result = simulate(scenario, trace=trace, progress=display.run_callback())
+        result = simulate(scenario, trace=trace, progress=display.run_callback(), rows=keep_rows)
     if json_:
         print_json(result.summary())
     else:
@@ -135,6 +146,9 @@ def run(
         write_atomically(lambda: result.write(out, force=force), out)
         if not json_:
             console().print(f"results written to [bold]{out}[/bold]")
+        note = result.rows_note()
+        if note is not None:
+            console(stderr=True).print(f"note: {note}")
     if trace is not None and not json_:
         console().print(f"trace written to [bold]{trace}[/bold]")
 
@@ -163,6 +177,20 @@ def write_atomically(write: Callable[[], object], out: Path) -> None:
         ) from None
 
 
+def _rows_option(rows: str | None, out: Path | None) -> bool | int | str:
+    """``--rows`` as ``simulate(rows=...)``: default True (a cap) with --out, else none."""
+    if rows is None:
+        return out is not None
+    if out is None:
+        raise ConfigError("--rows", "rows are written to connections.csv: add --out DIR")
+    text = rows.strip().lower()
+    if text in ("all", "none"):
+        return text
+    if text.isascii() and text.isdigit():
+        return int(text)
+    raise ConfigError("--rows", f"{rows!r} is not a number of rows, 'all' or 'none'")
+
+
 def _pct(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:.3g} %"
 
@@ -171,6 +199,30 @@ def _sec(x: float | None) -> str:
     if x is None:
         return "—"
     return f"{x * 1e3:.3g} ms" if x < 1 else f"{x:.3g} s"
+
+
+# what a run's workloads are called, by the protocols they use: TCP connects, UDP lookups
+_TERMS = {
+    "tcp": {"noun": "connections", "latency": "connect() latency", "dropped": "SYNs",
+            "never": "failed and timed-out ones",
+            "labels": ("attempted", "established", "failed", "app timeouts", "local errors",
+                       "in flight")},
+    "udp": {"noun": "lookups", "latency": "lookup latency (first query to both answers)",
+            "dropped": "queries", "never": "lookups the resolver gave up on",
+            "labels": ("lookups", "answered", "failed (the resolver gave up)", "app timeouts",
+                       "local errors (no port)", "unanswered at the end")},
+    "both": {"noun": "connections and lookups", "latency": "connect() / lookup latency",
+             "dropped": "packets (SYNs and queries)",
+             "never": "failed and timed-out ones",
+             "labels": ("attempted", "established or answered", "failed", "app timeouts",
+                        "local errors", "in flight")},
+}
+
+
+def _terms(result: SimulationResult) -> dict[str, Any]:
+    """The words for this run: TCP-only, UDP-only or both."""
+    protocols = {wl.protocol for wl in result.scenario.workload}
+    return _TERMS[protocols.pop() if len(protocols) == 1 else "both"]
 
 
 def _identity(result: SimulationResult) -> str:
@@ -199,6 +251,8 @@ def render(result: SimulationResult, con: Console) -> None:
     """Print a run's summary as rich tables: counters, connections, latency, causes."""
     from rich.table import Table
 
+    from snatsim.kernel.eras import NatEra
+
     s: dict[str, Any] = result.summary()
     k = s["kernel"]
     w = s["window"]
@@ -219,12 +273,14 @@ def render(result: SimulationResult, con: Console) -> None:
     con.print(ct)
 
     c = s["connections"]
-    title = "connections (started after warm-up)"
+    terms = _terms(result)
+    title = f"{terms['noun']} (started after warm-up)"
     conn = Table(title=title, title_justify="left", min_width=len(title))
     conn.add_column("")
     conn.add_column("count", justify="right")
-    rows = [(key.replace("_", " "), c[key]) for key in
-            ("attempted", "established", "failed", "app_timeouts", "local_errors", "in_flight")]
+    keys = ("attempted", "established", "failed", "app_timeouts", "local_errors", "in_flight")
+    rows = [(label, c[key]) for label, key in zip(terms["labels"], keys, strict=True)
+            if c[key] or key in ("attempted", "established", "failed")]
     packets = []
     if any(wl.protocol == "tcp" for wl in result.scenario.workload):
         packets += [("SYNs sent", s["syn"]["sent"]), ("SYNs dropped", s["syn"]["dropped"])]
@@ -236,7 +292,7 @@ def render(result: SimulationResult, con: Console) -> None:
     con.print(conn)
 
     lat = s["connect_latency_s"]
-    lt = Table(title="connect() latency", title_justify="left")
+    lt = Table(title=terms["latency"], title_justify="left")
     for col in ("mean", "p50", "p90", "p99", "p99.9", "max"):
         lt.add_column(col, justify="right")
     lt.add_row(*(_sec(lat[key]) for key in ("mean", "p50", "p90", "p99", "p999", "max")))
@@ -246,16 +302,16 @@ def render(result: SimulationResult, con: Console) -> None:
     ci = s["delayed_fraction_ci95"]
     n = s["delayed_counts"]
     dt = Table(
-        title="delayed connects (failed and timed-out ones count at every threshold)",
-        title_justify="left", caption="the interval assumes independent connections; "
+        title=f"delayed {terms['noun']} ({terms['never']} count at every threshold)",
+        title_justify="left", caption=f"the interval assumes independent {terms['noun']}; "
         "aligned tickers are not: compare seeds (snatsim.replicate)", caption_justify="left",
     )
     dt.add_column("took", justify="left")
     dt.add_column("share", justify="right")
     dt.add_column("95 % interval", justify="right")
     dt.add_column("count", justify="right")
-    thresholds = [("ge_1s", "≥ 1 s"), ("ge_2s", "≥ 2 s"), ("ge_3s", "≥ 3 s")]
-    for key, label in thresholds:
+    for key in d:  # ge_1s, ge_2s, ge_3s, and ge_5s (the resolver's retry) when UDP runs
+        label = "≥ " + key.removeprefix("ge_").replace("s", " s")
         interval = "—" if ci[key] is None else f"{_pct(ci[key][0])} – {_pct(ci[key][1])}"
         dt.add_row(label, _pct(d[key]), interval, f"{n[key]:,} of {n['of']:,}")
     con.print(dt)
@@ -270,8 +326,8 @@ def render(result: SimulationResult, con: Console) -> None:
         con.print(wt)
 
     causes = s["insert_failed_causes"]
-    what = "SYNs" if all(wl.protocol == "tcp" for wl in result.scenario.workload) else "packets"
-    cause_t = Table(title=f"why {what} were dropped (docs/kernel.md §16.1)", title_justify="left")
+    cause_t = Table(title=f"why {terms['dropped']} were dropped (docs/kernel.md §16.1)",
+                    title_justify="left")
     for col in ("SMP race", "eviction refused", "window exhausted", "table full"):
         cause_t.add_column(col, justify="right")
     cause_t.add_row(f"{causes['race']:,}", f"{causes['eviction']:,}", f"{causes['exhaustion']:,}",
@@ -283,3 +339,8 @@ def render(result: SimulationResult, con: Console) -> None:
     if busiest is not None:
         line += f"   busiest destination: {busiest[0]} ({busiest[1]:,} ports in use at peak)"
     con.print(line)
+    if terms is not _TERMS["udp"]:  # eviction frees ports for TCP SYNs only
+        evicted = f"{ports['time_wait_evicted']:,}"
+        if NatEra[k["nat_era"]] < NatEra.A3:
+            evicted += f" (NAT era {k['nat_era']}: no eviction before A3, 6.5)"
+        con.print(f"TIME_WAIT entries evicted by new SYNs (docs/kernel.md §5.3): {evicted}")

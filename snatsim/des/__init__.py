@@ -25,7 +25,7 @@ from snatsim.des.setup import NodeSetup
 from snatsim.des.trace import Trace
 from snatsim.kernel.conntrack import ConntrackStats
 from snatsim.rng import SeedLike
-from snatsim.rundata import RunData, destination_label
+from snatsim.rundata import RunData, destination_label, rows_cap
 
 __all__ = ["Trace", "run"]
 
@@ -76,6 +76,7 @@ def run(
     *,
     trace: Trace | IO[str] | str | Path | None = None,
     progress: Callable[[float, float, int], None] | None = None,
+    rows: bool | int | str = False,
     sample_every_s: float = SAMPLE_EVERY_S,
     inline_confirm: bool = True,
 ) -> RunData:
@@ -95,11 +96,12 @@ def run(
     once (spec §5.1), but they count towards ``nf_conntrack_max`` (early drop, table full; spec
     §10) until a GC pass collects them.
     """
+    cap = rows_cap(rows)
     ss, seed = _seed_sequence(scenario, rng)
     profile = scenario.kernel.profile()
     setup = NodeSetup(scenario, profile, ss)
     env = simpy.Environment()
-    recorder = Recorder(setup.warmup_s)
+    recorder = Recorder(setup.warmup_s, [w.name for w in scenario.workload], cap)
     own_file: IO[str] | None = None
     if isinstance(trace, str | Path):
         own_file = open(trace, "w", encoding="utf-8")  # noqa: SIM115 - closed below
@@ -115,6 +117,7 @@ def run(
     table = setup.table
     series = recorder.series
     at_warmup = ConntrackStats()
+    evicted_at_warmup = 0
 
     gc_every_s = scenario.conntrack.gc_interval_s
     next_gc_s = gc_every_s
@@ -146,8 +149,10 @@ def run(
             node.at(now + sample_every_s, sample, None)
 
     def snapshot(_: object, now: float) -> None:
+        nonlocal evicted_at_warmup
         for name, value in table.stats.as_dict().items():
             setattr(at_warmup, name, value)
+        evicted_at_warmup = setup.allocator.evicted
 
     if setup.warmup_s > 0:
         node.at(setup.warmup_s, snapshot, None)
@@ -198,7 +203,11 @@ def run(
         packets_sent=dict(recorder.sent),
         packets_dropped=dict(recorder.lost),
         drop_causes=dict(recorder.drop_causes),
+        stats=recorder.stats,
         rows=recorder.rows,
+        rows_cap=cap,
+        rows_omitted=recorder.rows_omitted,
+        time_wait_evicted=setup.allocator.evicted - evicted_at_warmup,
         series=series,
         seed=seed,
         seed_sequence=ss,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from snatsim.kernel.conntrack import TCP, Entry
 from snatsim.kernel.nat import NatOutcome, NatResult
 from snatsim.kernel.tuples import ConnTuple
-from snatsim.rundata import CAUSES, ConnectionRow, Series
+from snatsim.rundata import CAUSES, ConnectionRow, ConnectionStats, Series
 
 if TYPE_CHECKING:
     from snatsim.des.setup import Destination, WorkloadRuntime
@@ -71,11 +71,16 @@ class Packet:
 
 
 class Recorder:
-    """Collects counts and one record per measured connection."""
+    """Collects counts, streams each measured connection into :class:`ConnectionStats`, and keeps
+    its :class:`ConnectionRow` while fewer than ``rows_cap`` are kept (``None``: no cap)."""
 
-    def __init__(self, warmup_s: float) -> None:
+    def __init__(self, warmup_s: float, workloads: list[str] | None = None,
+                 rows_cap: int | None = 0) -> None:
         self.warmup_s = warmup_s
+        self.stats = ConnectionStats(workloads or [])
         self.rows: list[ConnectionRow] = []
+        self.rows_cap = rows_cap
+        self.rows_omitted = 0
         self.active: dict[int, Connection] = {}
         self.connecting = 0  # connects started and not yet resolved (measured or not)
         # packets sent / dropped at or after warm-up: TCP SYNs and UDP queries
@@ -113,7 +118,7 @@ class Recorder:
         self.resolved(conn)
         if conn.measured:
             self.active.pop(conn.id, None)
-            self.rows.append(self._row(conn))
+            self._record(conn)
         if conn.on_done is not None:
             conn.on_done(conn)
 
@@ -132,8 +137,19 @@ class Recorder:
         for conn in self.active.values():
             if conn.outcome is None:
                 conn.outcome = "in_flight"
-            self.rows.append(self._row(conn))
+            self._record(conn)
         self.active.clear()
+
+    def _record(self, c: Connection) -> None:
+        """Stream a measured connection into the stats; keep its row if the cap allows."""
+        assert c.outcome is not None
+        self.stats.add(c.wl.name, c.outcome, c.latency_s, c.lost, c.nat_port,
+                       c.nat_port is not None and c.nat_port == c.orig[2])
+        cap = self.rows_cap
+        if cap is None or len(self.rows) < cap:
+            self.rows.append(self._row(c))
+        else:
+            self.rows_omitted += 1
 
     @staticmethod
     def _row(c: Connection) -> ConnectionRow:
