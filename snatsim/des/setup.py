@@ -28,6 +28,7 @@ from snatsim.rng import Draws
 STREAMS = ("kernel", "packets", "clients", "timing", "secrets", "workloads")
 UDP_PORT_RANGE = (32768, 60999)
 _OPEN = float("inf")  # "busy until" of a port whose socket is still open
+PRUNE_MIN = 256  # a pod's ports per destination kept without pruning (see Pod.local_port)
 
 
 class PortInUseError(SnatsimError):
@@ -105,6 +106,8 @@ class Pod:
         self.chooser = chooser
         # (dst ip, dst port) -> {local port: busy until (inf while open)}
         self._tcp: dict[tuple[str, int], dict[int, float]] = {}
+        # (dst ip, dst port) -> size above which its ports free again are forgotten
+        self._prune_above: dict[tuple[str, int], int] = {}
         self._udp: set[int] = set()
 
     def local_port(self, wl: WorkloadRuntime, dst: Destination, now_s: float, draws: Draws) -> int:
@@ -128,9 +131,12 @@ class Pod:
         until = self._tcp.get(dst.key)  # local port -> busy until
         if until is None:
             until = self._tcp[dst.key] = {}
-        elif len(until) > 4096:
+        elif len(until) > self._prune_above.get(dst.key, PRUNE_MIN):
+            # forget ports free again (a missing port is free: same answers); pruning again only
+            # when the dict has doubled keeps it within twice the ports in use, at O(1) amortized
             for p in [p for p, t in until.items() if t <= now_s]:
                 del until[p]
+            self._prune_above[dst.key] = max(PRUNE_MIN, 2 * len(until))
         port = self.chooser.choose(
             self.ip, dst.ip, dst.port, now_s, lambda p: until.get(p, 0.0) > now_s, draws
         )
