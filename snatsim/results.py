@@ -22,6 +22,7 @@ from snatsim.errors import RowsNotKeptError
 from snatsim.rundata import (
     CAUSES,
     COLUMNS,
+    COUNTED_THRESHOLDS_S,
     DELAY_THRESHOLDS_S,
     ConnectionRow,
     ConnectionStats,
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
     from snatsim.des.trace import Trace
     from snatsim.rng import SeedLike
 
-TCP_THRESHOLDS_S = (1.0, 2.0, 3.0)  # the delayed thresholds of every run; UDP runs add 5 s
 ERA_KEYS = ("nat_era", "confirm_era", "client_era", "syn_era")
 PERCENTILES = {"p50": 50.0, "p90": 90.0, "p99": 99.0, "p999": 99.9}
 CONNTRACK_KEYS = (
@@ -225,8 +225,8 @@ class SimulationResult(RunData):
         udp = any(w.protocol == "udp" for w in self.scenario.workload)
         delayed = {
             f"ge_{t:g}s": k + never
-            for t, k in zip(DELAY_THRESHOLDS_S, st.delayed, strict=True)
-            if t in TCP_THRESHOLDS_S or udp  # ≥ 5 s: the resolver's retry (UDP runs only)
+            for t, k in zip(COUNTED_THRESHOLDS_S, st.delayed, strict=True)
+            if t in DELAY_THRESHOLDS_S or udp  # ≥ 5 s: the resolver's retry (UDP runs only)
         }
         max_ports = {label: max(series, default=0) for label, series in self.series.ports_in_use.items()}
         per_workload: dict[str, Any] = {}

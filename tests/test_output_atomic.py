@@ -153,7 +153,7 @@ def test_a_trace_is_renamed_only_when_the_run_ends_normally(tmp_path: Path) -> N
 
 
 def test_the_library_write_refuses_to_mix_runs(tmp_path: Path) -> None:
-    result = simulate(load_scenario(CONFIG, SHORT), rng=2)
+    result = simulate(load_scenario(CONFIG, SHORT), rng=2, rows=True)
     result.write(tmp_path / "r")
     with pytest.raises(output.OutputPathError, match="force=True"):
         result.write(tmp_path / "r")
