@@ -21,7 +21,7 @@ def test_clients_start_at_uniform_phases_over_one_mean_cycle() -> None:
     hold, think, requests, pods = 0.2, 0.5, 2, 300
     w = {"name": "loop", "pods": pods, "arrival": "closed-loop", "think_time_s": think,
          "hold_s": hold, "requests_per_connection": requests, "destinations": [DST]}
-    f = simulate(scenario(w, cpus=1, duration_s=2.0, seed=4)).to_frame()
+    f = simulate(scenario(w, cpus=1, duration_s=2.0, seed=4), rows="all").to_frame()
     first = f.groupby("pod")["start_s"].min().to_numpy()
     assert len(first) == pods
     cycle = requests * hold + think + RTT_S
@@ -38,7 +38,7 @@ def test_a_local_error_is_retried_after_the_backoff_not_the_shorter_think_time()
     w = {"name": "pair", "pods": 1, "clients_per_pod": 2, "arrival": "closed-loop",
          "think_time_s": think, "hold_s": 0.25, "close": "rst", "source_port": 40000,
          "destinations": [DST]}
-    f = simulate(scenario(w, cpus=1, duration_s=10.0, seed=2)).to_frame()
+    f = simulate(scenario(w, cpus=1, duration_s=10.0, seed=2), rows="all").to_frame()
     errors = f[f["outcome"] == "local_error"]
     assert len(errors) > 10
     assert (errors["end_s"] == errors["start_s"]).all() and (errors["syns"] == 0).all()
