@@ -1,7 +1,8 @@
 """The node's private scheduling shortcut keeps SimPy's event order exactly.
 
-:meth:`snatsim.des.node.Node.at` pushes its events straight onto SimPy's queue instead of going
-through ``env.schedule``; these tests pin that it orders events exactly as SimPy orders its own
+:meth:`snatsim.des.node.Node.at` schedules through :func:`snatsim.des.schedule.call_at`, which
+pushes its events straight onto SimPy's queue instead of going through ``env.schedule`` (the one
+place that relies on SimPy internals); these tests pin that it orders events exactly as SimPy orders its own
 (time, then priority, then insertion), so SimPy processes and node events interleave correctly.
 """
 

@@ -33,13 +33,12 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from heapq import heappush as _heappush
 from typing import Any
 
 import simpy
-from simpy.events import NORMAL, Event
 
 from snatsim.des.records import Connection, Packet, Recorder
+from snatsim.des.schedule import Handler, call_at
 from snatsim.des.setup import Client, NodeSetup, PortInUseError
 from snatsim.des.trace import Trace
 from snatsim.kernel.client_port import PortExhaustedError
@@ -56,30 +55,6 @@ _DROPPED, _MERGED = ConfirmOutcome.DROPPED, ConfirmOutcome.MERGED
 
 POD_TIME_WAIT_S = 60.0  # TCP_TIMEWAIT_LEN of the pod's own socket after an active close
 UDP_QUERIES = 2  # glibc sends A and AAAA back-to-back on one socket (spec §11)
-
-Handler = Callable[[Any, float], None]
-
-
-def _fire(event: _Call) -> None:
-    event.fn(event.arg, event.t)
-
-
-# Every _Call shares this callback list: SimPy's step() only iterates it and then drops the
-# reference (``event.callbacks = None``), and nothing appends to these private events.
-_FIRE: list[Callable[[Any], None]] = [_fire]
-_new_call = object.__new__
-
-
-class _Call(Event):
-    """An event that calls ``fn(arg, t)`` at time ``t``: cheaper than a SimPy process per step.
-
-    Built by :meth:`Node.at` without ``Event.__init__`` and pushed on SimPy's queue exactly as
-    ``env.schedule(event, NORMAL, delay)`` would (the same (time, priority, insertion) order).
-    """
-
-    fn: Handler
-    arg: Any
-    t: float
 
 
 class Node:
@@ -108,8 +83,7 @@ class Node:
     # ------------------------------------------------------------------ scheduling helpers
     def at(self, t_s: float, fn: Handler, arg: Any) -> None:
         """Call ``fn(arg, t_s)`` at absolute simulated time ``t_s`` (not before now)."""
-        env = self.env
-        now = env._now
+        now = self.env.now
         delay = t_s - now
         t = now + delay if delay > 0.0 else now
         if t < self._ran_ahead_s:
@@ -118,15 +92,7 @@ class Node:
                 f"{self._ran_ahead_s!r} s: the caller of connect() must schedule its next events "
                 "first (see snatsim.des.workloads), or run with inline_confirm=False"
             )
-        ev = _new_call(_Call)
-        ev.env = env
-        ev.callbacks = _FIRE
-        ev._ok = True
-        ev._value = None
-        ev.fn = fn
-        ev.arg = arg
-        ev.t = t
-        _heappush(env._queue, (t, NORMAL, next(env._eid), ev))
+        call_at(self.env, t, fn, arg)
 
     def _log(self, t_s: float, conn: Connection, step: str, port: int | None = None,
              **detail: Any) -> None:
@@ -229,10 +195,9 @@ class Node:
             self._log(now, conn, "nat", result.port, cpu=pkt.cpu, outcome=str(result.outcome),
                       probes=result.probes, busy=result.busy_probes)
         t_confirm = now + pkt.window_s
-        queue = self.env._queue  # SimPy's event queue: is anything due before the confirm?
         timeout = conn.wl.connect_timeout_s  # armed lazily on a SYN loss: it may fall before
         if (self.inline_confirm and conn.orig[0] == TCP and not self.cpu_queue[pkt.cpu]
-                and (not queue or queue[0][0] > t_confirm)
+                and self.env.peek() > t_confirm  # nothing else due before the confirm
                 and (timeout is None or conn.t0 + timeout > t_confirm)):
             self._ran_ahead_s = t_confirm
             self._confirm(pkt, t_confirm)  # nothing can happen in between: run it inline
