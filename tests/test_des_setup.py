@@ -26,3 +26,21 @@ def test_every_pod_the_schema_admits_gets_a_valid_distinct_address() -> None:
     assert len(set(addresses)) == MAX_PODS
     assert all(ipaddress.ip_address(a) in ipaddress.ip_network("10.244.0.0/16") for a in addresses)
     Scenario.from_dict({"workload": [{**WORKLOAD, "pods": MAX_PODS}]})  # the limit itself is valid
+
+
+class _TopDraws:
+    """Draws whose ``below(n)`` is always ``n - 1``: the top of whatever range is asked for."""
+
+    def below(self, n: int) -> int:
+        return n - 1
+
+
+@pytest.mark.parametrize(("version", "top"), [("3.10", 61000), ("4.2", 60999)])
+def test_udp_sockets_bind_in_the_eras_port_range(version: str, top: int) -> None:
+    """A UDP socket's port comes from the same era's ip_local_port_range (spec §2.3), 61000 on P0."""
+    udp = {**WORKLOAD, "protocol": "udp"}
+    scenario = Scenario.from_dict({"kernel": {"version": version}, "workload": [udp]})
+    setup = NodeSetup(scenario, scenario.kernel.profile(), np.random.SeedSequence(1))
+    wl = setup.workloads[0]
+    port = setup.pods[0].local_port(wl, wl.destinations[0], 0.0, _TopDraws())  # type: ignore[arg-type]
+    assert port == top

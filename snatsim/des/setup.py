@@ -26,7 +26,6 @@ from snatsim.rng import Draws
 
 # child streams of the run's SeedSequence, in spawn order (never reorder: it changes results)
 STREAMS = ("kernel", "packets", "clients", "timing", "secrets", "workloads")
-UDP_PORT_RANGE = (32768, 60999)
 _OPEN = float("inf")  # "busy until" of a port whose socket is still open
 PRUNE_MIN = 256  # a pod's ports per destination kept without pruning (see Pod.local_port)
 
@@ -121,8 +120,8 @@ class Pod:
                     raise PortInUseError(self.ip, port, dst.address)
                 busy[port] = _OPEN
             return port
-        if wl.proto == UDP:  # UDP binds a random free port (not the connect() parity scheme)
-            lo, hi = UDP_PORT_RANGE
+        if wl.proto == UDP:  # a random free port of ip_local_port_range (no connect() parity scheme)
+            lo, hi = self.chooser.lo, self.chooser.hi
             while True:
                 port = lo + draws.below(hi - lo + 1)
                 if port not in self._udp:
