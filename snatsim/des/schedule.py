@@ -3,7 +3,7 @@
 The model schedules millions of "call ``fn(arg, t)`` at time ``t``" steps. Doing that through the
 public API (``env.timeout(delay)`` plus an appended callback, or an ``Event`` passed to
 ``env.schedule``) builds a full SimPy event each time; measured with
-``benchmarks/instructions.py`` that costs 12-15 % more instructions per simulated connection
+``benchmarks/instructions.py`` that costs more instructions per simulated connection
 (benchmarks/README.md, "SimPy's public API"). So :func:`call_at` keeps a shortcut, and this file
 is the only place that has one:
 
