@@ -93,8 +93,3 @@ class Draws:
         self._unif_i = i + 1
         k = int(self._unif[i] * n)
         return k if k < n else n - 1
-
-
-def as_draws(rng: np.random.Generator | Draws) -> Draws:
-    """Wrap a Generator in :class:`Draws` (or return ``rng`` if it already is one)."""
-    return rng if isinstance(rng, Draws) else Draws(rng)

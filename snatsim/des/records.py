@@ -15,7 +15,7 @@ from snatsim.kernel.tuples import ConnTuple
 from snatsim.rundata import CAUSES, ConnectionRow, ConnectionStats, Series
 
 if TYPE_CHECKING:
-    from snatsim.des.setup import Destination, WorkloadRuntime
+    from snatsim.des.setup import DestinationRuntime, WorkloadRuntime
     from snatsim.kernel.tcp import SynSchedule
 
 _NO_TUPLE = ConnTuple(0, "", 0, "", 0)
@@ -45,7 +45,7 @@ class Connection:
     latency_s: float | None = None
     t_end: float | None = None
 
-    def __init__(self, cid: int, wl: WorkloadRuntime, pod: int, dst: Destination, client_cpu: int,
+    def __init__(self, cid: int, wl: WorkloadRuntime, pod: int, dst: DestinationRuntime, client_cpu: int,
                  t0: float, measured: bool, on_done: Callable[[Connection], None] | None) -> None:
         self.id = cid
         self.wl = wl

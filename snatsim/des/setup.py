@@ -37,7 +37,7 @@ class PortInUseError(SnatsimError):
         super().__init__(f"{pod_ip}:{port} -> {destination} is still open (EADDRINUSE)")
 
 
-class Destination:
+class DestinationRuntime:
     """A destination of one workload, with its index for records."""
 
     __slots__ = ("address", "index", "ip", "key", "port", "weight")
@@ -68,7 +68,7 @@ class WorkloadRuntime:
         self.retry_timeout_s = cfg.retry_timeout_s
         self.attempts = cfg.attempts
         self.destinations = [
-            Destination(i, d.ip, d.port, d.weight) for i, d in enumerate(cfg.destinations)
+            DestinationRuntime(i, d.ip, d.port, d.weight) for i, d in enumerate(cfg.destinations)
         ]
         self.hold_s = cfg.hold_s.sampler(rng)
         self.think_s = cfg.think_time_s.sampler(rng)
@@ -82,7 +82,7 @@ class WorkloadRuntime:
         self._cum = (np.cumsum(weights) / weights.sum()).tolist()
         self.clients: list[Client] = []
 
-    def pick_destination(self) -> Destination:
+    def pick_destination(self) -> DestinationRuntime:
         """A destination drawn by weight (no draw when there is only one)."""
         if len(self.destinations) == 1:
             return self.destinations[0]
@@ -109,7 +109,7 @@ class Pod:
         self._prune_above: dict[tuple[str, int], int] = {}
         self._udp: set[int] = set()
 
-    def local_port(self, wl: WorkloadRuntime, dst: Destination, now_s: float, draws: Draws) -> int:
+    def local_port(self, wl: WorkloadRuntime, dst: DestinationRuntime, now_s: float, draws: Draws) -> int:
         """The local port of a new socket (fixed, or the pod kernel's ephemeral choice)."""
         fixed = wl.source_port
         if fixed != "ephemeral":

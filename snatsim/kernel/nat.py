@@ -39,7 +39,7 @@ class NatRange:
     """What the SNAT/MASQUERADE rule asks for (``struct nf_nat_range2``, spec §4.1).
 
     ``ips`` is the address pool (MASQUERADE: the node address). ``ports`` is ``--to-ports``
-    (``proto_specified``) or None.
+    (``NF_NAT_RANGE_PROTO_SPECIFIED``) or None.
     """
 
     ips: tuple[str, ...]
@@ -52,11 +52,6 @@ class NatRange:
     def random_any(self) -> bool:
         """``NF_NAT_RANGE_PROTO_RANDOM_ALL``: either random flag."""
         return self.random or self.random_fully
-
-    @property
-    def proto_specified(self) -> bool:
-        """``NF_NAT_RANGE_PROTO_SPECIFIED``: a port range was given."""
-        return self.ports is not None
 
     def ip_in_range(self, ip: str) -> bool:
         """Is ``ip`` one of the pool's addresses?"""

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from snatsim.errors import ConfigError
 
-DEFAULT_WINDOWS: tuple[tuple[int, int], ...] = ((1, 511), (600, 1023), (1024, 65535))
-
 
 def port_window(port: int, to_ports: tuple[int, int] | None = None) -> tuple[int, int]:
     """Return ``(lo, size)`` of the search window for rewriting source ``port`` (spec §4.4)."""
