@@ -131,6 +131,9 @@ def test_clusters_make_clashes_likelier_than_birthday() -> None:
     (200, 0.5, 3, False),  # A2 rounds, several rounds possible
     (64, 0.8, 4, True),  # A1 --random-fully, whole window
     (1000, 0.9, 2, False),
+    (64512, 0.5, 8, False),  # the default window
+    (64512, 0.0, 4, True),
+    (100, 0.3, 16, False),  # a big clash probability: the recursion path
 ])
 def test_agrees_with_mc_race(size: int, density: float, k: int, rover: bool) -> None:
     """snatsim.mc.race samples the same clash (4 SE, fixed seed)."""
