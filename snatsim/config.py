@@ -33,6 +33,7 @@ from snatsim.config_workload import (
     Section,
     WorkloadConfig,
     ipv4,
+    show_count,
 )
 from snatsim.distributions import DistributionLike, Fixed, Lognormal
 from snatsim.errors import ConfigError
@@ -439,7 +440,7 @@ class Scenario(Section):
             expected = sum(rates) * simulation.duration_s
             if expected > MAX_EXPECTED_CONNECTIONS:
                 raise ValueError(
-                    f"~{_count(expected)} connections expected over simulation.duration_s = "
+                    f"~{show_count(expected)} connections expected over simulation.duration_s = "
                     f"{simulation.duration_s:g}; the SimPy model keeps a record of each (~400 "
                     f"bytes) and accepts at most {MAX_EXPECTED_CONNECTIONS:,}: shorten "
                     "simulation.duration_s or lower the rates"
@@ -483,11 +484,6 @@ class Scenario(Section):
             return cls.model_validate(dict(data))
         except ValidationError as exc:
             raise _scenario_error(exc, source) from None
-
-
-def _count(x: float) -> str:
-    """A count for a message: ``12,345,678`` or, when absurd, ``1.2e+30``."""
-    return f"{x:,.0f}" if x < 1e15 else f"{x:.2g}"
 
 
 def _drop_none(value: Any) -> Any:

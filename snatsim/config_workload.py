@@ -38,6 +38,7 @@ __all__ = [
     "field_condition",
     "ipv4",
     "is_string_field",
+    "show_count",
     "show_value",
     "unwrap_type",
     "walk_schema",
@@ -383,6 +384,11 @@ def is_string_field(tp: Any) -> bool:
     if tp is str:
         return True
     return get_origin(tp) is Literal and all(isinstance(a, str) for a in get_args(tp))
+
+
+def show_count(x: float) -> str:
+    """An expected count for a message: ``72,000``, or ``3e+302`` when it is absurd."""
+    return f"{x:,.0f}" if x < 1e15 else f"{x:.2g}"
 
 
 def show_value(value: Any) -> str:

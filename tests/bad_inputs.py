@@ -1,4 +1,5 @@
-"""The bad-input corpus: hostile or mistaken ``snatsim run`` invocations and what each must say.
+"""The bad-input corpus: hostile or mistaken ``snatsim run`` invocations (files, values, kernel
+versions, flags, output paths, sizes that would exhaust memory or time) and what each must say.
 
 Every case must exit 2 with one readable message on stderr (``error: ...``, plus one indented line
 per field when several fields are bad), no traceback, nothing on stdout and no file written.
@@ -224,4 +225,52 @@ FLAGS = [
     _s("--set null on a required key", W + "pods=null", W + "pods", "missing"),
 ]
 
-CORPUS: list[BadInput] = [*FILES, *VALUES, *KERNELS, *FLAGS]
+# ------------------------------------------------------------------------------ output paths
+def _write(relative: str, text: str = "x\n") -> Callable[[Path], None]:
+    def make(tmp: Path) -> None:
+        (tmp / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp / relative).write_text(text, encoding="utf-8")
+
+    return make
+
+
+def _mkdir(relative: str) -> Callable[[Path], None]:
+    return lambda tmp: (tmp / relative).mkdir(parents=True)
+
+
+def _paths(name: str, argv: tuple[str, ...], *expect: str,
+           prepare: Callable[[Path], None] | None = None, sub: bool = False) -> BadInput:
+    return BadInput(name, expect, argv=("run", "{config}", *argv), prepare=prepare,
+                    subprocess=sub)
+
+
+PATHS = [
+    BadInput("--out is a file", ("--out", "is a file, not a folder"), prepare=_write("out"),
+             subprocess=True),
+    BadInput("--out holds other files", ("--out", "did not write"),
+             prepare=_write("out/notes.txt")),
+    BadInput("--out holds a run", ("--out", "--force"), prepare=_write("out/summary.json", "{}")),
+    _paths("--out under a file", ("--out", "{tmp}/cfg.toml/out"), "--out", "is a file"),
+    _paths("--out name too long", ("--out", "{tmp}/" + "x" * 300), "--out", "longer than"),
+    _paths("--out on a read-only filesystem", ("--out", "/sys/snatsim-out"), "--out",
+           "cannot write"),
+    _paths("--out in /proc", ("--out", "/proc/snatsim-out"), "--out", "cannot write"),
+    _paths("--trace over the scenario", ("--trace", "{config}"), "--trace", "scenario file",
+           sub=True),
+    _paths("--trace over the scenario with --force", ("--trace", "{config}", "--force"),
+           "--trace", "scenario file"),
+    _paths("--trace is a folder", ("--trace", "{tmp}"), "--trace", "is a folder", sub=True),
+    _paths("--trace exists", ("--trace", "{tmp}/old.jsonl"), "--trace", "--force",
+           prepare=_write("old.jsonl")),
+    _paths("--trace is a device", ("--trace", "/dev/null", "--force"), "--trace",
+           "not a regular file"),
+    _paths("--trace under a file", ("--trace", "{tmp}/cfg.toml/t.jsonl"), "--trace", "is a file"),
+    _paths("--trace partial marker is a folder", ("--trace", "{tmp}/t.jsonl"), "--trace",
+           "t.jsonl.partial", prepare=_mkdir("t.jsonl.partial")),
+    _paths("--trace inside --out", ("--out", "{tmp}/out", "--trace", "{tmp}/out/t.jsonl"),
+           "--trace", "inside the --out folder"),
+    _paths("--out under --trace", ("--trace", "{tmp}/t", "--out", "{tmp}/t/out"), "--out",
+           "--trace"),
+]
+
+CORPUS: list[BadInput] = [*FILES, *VALUES, *KERNELS, *FLAGS, *PATHS]

@@ -480,3 +480,13 @@ def test_round_trip(tmp_path: Path) -> None:
     assert Scenario.from_dict(d) == s
     again = load_scenario(write(tmp_path, s.to_toml(), "again.toml"))
     assert again == s and again.to_dict() == d
+
+
+def test_absurd_expected_counts_are_written_short(tmp_path: Path) -> None:
+    from snatsim.analytic.window_load import window_warnings
+
+    hold = 'workload.0.hold_s={distribution="lognormal", mean=1e300, sigma=1}'
+    (warning,) = window_warnings(load_scenario(write(tmp_path, BASE), [hold]))
+    assert "needs ~1e+301 ports" in warning and len(warning) < 300
+    error = errors_of(tmp_path, BASE, ("workload.0.rate_per_s=1e300",))
+    assert "~3e+302 connections expected" in str(error) and len(str(error)) < 400

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from snatsim.config import Scenario
+from snatsim.config_workload import show_count
 from snatsim.distributions import as_distribution
 from snatsim.kernel.window import parse_port_range, port_window
 
@@ -85,7 +86,7 @@ def window_warnings(scenario: Scenario) -> list[str]:
             f"{load.rate_per_s:g}/s × {load.hold_s:g} s ({load.hold_what})" for load in loads
         )
         warnings.append(
-            f"{who} to {dst} needs ~{need:,.0f} ports ({parts}) but the window holds {window:,} "
+            f"{who} to {dst} needs ~{show_count(need)} ports ({parts}) but the window holds {window:,} "
             f"on {nat_ip}: expect exhaustion: SYNs dropped at confirm after a failed search; "
             f"lower the rate, add NAT IPs or shorten the hold (e.g. close = \"rst\")"
         )
