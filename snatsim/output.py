@@ -120,14 +120,18 @@ def _probe(folder: Path, first_missing: str | None, flag: str) -> None:
         else:
             os.rmdir(tempfile.mkdtemp(dir=folder, prefix=".snatsim-probe-"))
     except OSError as exc:
-        why = os.strerror(exc.errno) if exc.errno else str(exc)
-        fix = {
+        if exc.errno in (errno.EINVAL, errno.EILSEQ) and first_missing is not None:
+            raise OutputPathError(
+                flag, f"the filesystem of {str(folder)!r} refuses the name {first_missing!r}; "
+                "choose another name"
+            ) from None
+        reason = {
             errno.EROFS: "it is on a read-only filesystem",
             errno.EACCES: "permission denied",
             errno.EPERM: "the system does not allow it",
-        }.get(exc.errno or 0, why.lower())
+        }.get(exc.errno or 0, (exc.strerror or str(exc)).lower())
         raise OutputPathError(
-            flag, f"cannot write in {str(folder)!r}: {fix}; choose a writable place"
+            flag, f"cannot write in {str(folder)!r}: {reason}; choose a writable place"
         ) from None
 
 

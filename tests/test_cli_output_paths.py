@@ -169,3 +169,27 @@ def test_good_paths_in_new_folders_are_created_on_success(tmp_path: Path) -> Non
     assert not (tmp_path / "c/d/t.jsonl.partial").exists()
     hidden = [p.name for p in tmp_path.rglob(".*")]
     assert hidden == []  # no staging folder or probe left behind
+
+
+def test_a_disk_that_fills_during_the_run_still_prints_the_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from typer.testing import CliRunner
+
+    from snatsim.cli import app
+    from snatsim.results import SimulationResult
+
+    def full(self: SimulationResult, out_dir: object, *, force: bool = False) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(SimulationResult, "write", full)
+    out = tmp_path / "run1"
+    result = CliRunner().invoke(app, ["run", str(CONFIG), *SHORT, "--out", str(out), "--json"])
+    assert result.exit_code == 2
+    assert '"connections"' in result.stdout  # the minutes of simulation are not lost
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: --out: could not write")
+    assert "No space left on device" in lines[0] and "Traceback" not in result.output
+    assert not out.exists()
