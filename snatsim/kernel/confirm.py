@@ -50,7 +50,7 @@ def confirm(table: ConntrackTable, ct: Entry, now_s: float, era: ConfirmEra) -> 
     * UDP, C1+: merge when the winner has no NAT binding; C2+: also when identical both ways;
       C5: also an exact reverse. C1/C2 count every clash as ``insert_failed`` (resolved or not);
       C3+ count ``clash_resolve`` instead for resolved clashes.
-    * UDP, C3+: if the clash was on the original tuple and the reply tuple is unique, insert the
+    * UDP, C3+: if the reply tuple is unique (so the clash was on the original tuple), insert the
       loser reply-only with the NAT_CLASH flag and a fixed 1 s timeout.
 
     A merged or dropped entry is destroyed (it leaves the by-source index). Expired entries met on
@@ -62,10 +62,8 @@ def confirm(table: ConntrackTable, ct: Entry, now_s: float, era: ConfirmEra) -> 
         return _drop(table, ct, era)
     raw = table.raw_lookup
     winner = None
-    clash_on_orig = False
     if raw(ct.orig) is not None or raw(ct.reply) is not None:  # else nothing can clash: skip finds
         winner = table.find(ct.orig, now_s)
-        clash_on_orig = winner is not None
         if winner is None:
             winner = table.find(ct.reply, now_s)
     if winner is None:
@@ -83,7 +81,7 @@ def confirm(table: ConntrackTable, ct: Entry, now_s: float, era: ConfirmEra) -> 
     ):
         table.destroy(ct)  # the loser is discarded; the packet rides on the winner
         outcome = _MERGED
-    elif era >= _C3 and clash_on_orig and table.find(ct.reply, now_s) is None:
+    elif era >= _C3 and table.find(ct.reply, now_s) is None:  # so the clash was on orig
         ct.nat_clash = True
         ct.fixed_timeout = True
         table.insert(ct, now_s, reply_only=True)
