@@ -25,9 +25,13 @@ from typing import Any
 import numpy as np
 
 from snatsim.config import Scenario
+from snatsim.errors import ConfigError
 from snatsim.rng import SeedLike
 
-__all__ = ["ReplicateSet", "replicate"]
+__all__ = ["MAX_REPLICATES", "ReplicateSet", "replicate"]
+
+MAX_REPLICATES = 10_000
+"""More replicates than this narrow no interval usefully and only cost time and memory."""
 
 DELAYED_KEYS = ("ge_1s", "ge_2s", "ge_3s")
 
@@ -133,6 +137,11 @@ def replicate(
         :mod:`snatsim.progress`), or a callable called as ``progress(done, replicates)`` after
         each replicate.
     """
+    if not 1 <= replicates <= MAX_REPLICATES:
+        raise ConfigError(
+            "replicates", f"{replicates:,} is outside 1..{MAX_REPLICATES:,}; an interval narrows "
+            "only as 1/√N, so more replicates cost time for little (a few dozen are typical)"
+        )
     if progress is True:
         from snatsim.progress import ProgressDisplay
 
@@ -140,8 +149,6 @@ def replicate(
             return replicate(scenario, replicates, rng=rng, workers=workers,
                              progress=lambda done, _n: display.update(done))
     report = None if progress is False else progress
-    if replicates < 1:
-        raise ValueError(f"replicates must be >= 1, got {replicates}")
     if isinstance(rng, np.random.Generator):
         root = np.random.SeedSequence(int(rng.integers(0, 2**63)))
     elif isinstance(rng, np.random.SeedSequence):
