@@ -100,20 +100,14 @@ def test_occupancy_equals_the_balance_equations(size: int, offered: float,
     assert np.allclose(pi, _balance(size, offered, g), rtol=1e-9, atol=1e-14)
 
 
-def test_a2_give_up_agrees_with_mc_on_the_default_window() -> None:
-    """64,512 ports, 64,300 busy at random: the 248-probe give-up sampled (4 SE over placements)."""
-    size, busy = 64512, 64300
+@pytest.mark.parametrize(("size", "busy"), [(200, 198), (300, 296), (2048, 2030), (64512, 64300)])
+def test_a2_give_up_agrees_with_mc(size: int, busy: int) -> None:
+    """Busy ports at random: the 248-probe give-up sampled by mc (4 SE over placements). 200 and
+    300 ports: the exact run-union law (runs overlap a lot there); 2,048 and 64,512: first order."""
     truth = give_up_probability(size)[busy]
     est = _mc_give_up(size, busy, placements=30, searches=4000)
     assert abs(est.mean() - truth) <= 4 * est.std(ddof=1) / math.sqrt(est.size)
-
-
-def test_a2_give_up_is_a_lower_bound_on_small_windows() -> None:
-    """Where the rounds' runs overlap (size ~ 248) the disjoint-run form stops holding: pinned."""
-    size, busy = 300, 296
-    est = _mc_give_up(size, busy, placements=40, searches=4000)
-    se = est.std(ddof=1) / math.sqrt(est.size)
-    assert give_up_probability(size)[busy] < est.mean() - 4 * se
+    assert truth > 0.01
 
 
 def _mc_give_up(size: int, busy: int, placements: int, searches: int) -> np.ndarray:

@@ -23,11 +23,14 @@ no early drop or table-full drop (spec §10).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numpy.typing import NDArray
 from scipy.special import gammaln, logsumexp
 
 from snatsim.analytic.probing import OFFSETS, Search, search_rounds
+from snatsim.analytic.runs import run_union_law
 
 
 def offered_ports(rate_per_s: float, hold_s: float) -> float:
@@ -40,13 +43,13 @@ def offered_ports(rate_per_s: float, hold_s: float) -> float:
 def _log_all_busy(size: int, busy: NDArray[np.int64], span: int | NDArray[np.int64]
                   ) -> NDArray[np.float64]:
     """``log P(span given slots are all busy)`` for ``busy`` of ``size`` busy at random:
-    ``log prod_{i<span} (busy - i)/(size - i)``; -inf where ``busy < span``."""
-    busy_f = np.asarray(busy, dtype=float)
-    span_f = np.asarray(span, dtype=float)
-    ok = busy_f >= span_f
-    safe = np.where(ok, busy_f - span_f, 0.0)
-    out = (gammaln(busy_f + 1) - gammaln(safe + 1)
-           - gammaln(size + 1) + gammaln(size - span_f + 1))
+    ``log prod_{i<span} (busy - i)/(size - i)``; -inf where ``busy < span`` (one lgamma table)."""
+    log_fact = gammaln(np.arange(size + 1, dtype=float) + 1)
+    busy_i, span_i = np.broadcast_arrays(np.asarray(busy, dtype=np.int64),
+                                         np.asarray(span, dtype=np.int64))
+    ok = busy_i >= span_i
+    left = np.where(ok, busy_i - span_i, 0)
+    out = log_fact[busy_i] - log_fact[left] - log_fact[size] + log_fact[size - span_i]
     return np.asarray(np.where(ok, out, -np.inf), dtype=float)
 
 
@@ -73,12 +76,20 @@ def _distinct_probed(size: int, attempts: int) -> NDArray[np.int64]:
 
 
 def give_up_probability(size: int, search: Search = "rounds") -> NDArray[np.float64]:
+    """``g(m)``, m = 0..size (a fresh copy; see :func:`_give_up`)."""
+    return _give_up(size, search).copy()
+
+
+@functools.cache
+def _give_up(size: int, search: Search) -> NDArray[np.float64]:
     """``g(m)``, m = 0..size: P(a search returns a busy port) with ``m`` busy ports at random.
 
     One round (A1, or ``size <= 128``): exact, the mean over all 65,536 offsets of P(every slot
     the offset probes is busy). Several rounds (A2+, ``size > 128``): rounds draw independent
-    offsets; the 248 probes are treated as disjoint runs, ``prod_{i<248} (m-i)/(size-i)``: a lower
-    bound, off by at most P(two runs overlap) ≈ 1,000/size relative times ``occupancy^-64 - 1``.
+    offsets, so it is ``E[prod_{i<|U|} (m-i)/(size-i)]`` over the law of the number ``|U|`` of
+    distinct slots the five runs cover (:func:`snatsim.analytic.runs.run_union_law`: exact up to
+    1,024 ports, first order in 1/size above; treating the runs as disjoint, ``|U| = 248``, would
+    be 2x too low at 1,024 ports).
     """
     rounds = search_rounds(size, search)
     m = np.arange(size + 1, dtype=np.int64)
@@ -89,7 +100,14 @@ def give_up_probability(size: int, search: Search = "rounds") -> NDArray[np.floa
         logs = _log_all_busy(size, rows[:, None], spans[None, :]) + np.log(counts / OFFSETS)
         g[spans[0]:] = np.exp(logsumexp(logs, axis=1))
         return g
-    return np.asarray(np.exp(_log_all_busy(size, m, sum(rounds))), dtype=float)
+    law = run_union_law(size, tuple(rounds))
+    spans = np.flatnonzero(law > 0)
+    g = np.zeros(size + 1)
+    # g(m) <= P(the shortest union is all busy): skip rows where that is below e^-80
+    rows = m[_log_all_busy(size, m, int(spans[0])) > -80.0]
+    logs = _log_all_busy(size, rows[:, None], spans[None, :]) + np.log(law[spans])
+    g[rows] = np.exp(logsumexp(logs, axis=1))
+    return g
 
 
 def _log_occupancy(size: int, offered: float, log_keep: NDArray[np.float64]) -> NDArray[np.float64]:
