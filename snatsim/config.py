@@ -82,6 +82,7 @@ LIMIT_HINTS = {
     "workload.N.burst_size": "a burst opens all its connections at the same instant; spread "
     "them over several workloads or shorter burst_interval_s",
     "workload.N.attempts": "glibc's resolver caps options attempts:n at 5 (RES_MAXRETRY)",
+    "workload.N.destinations.N.weight": "weights are relative: 1 and 3 give 25 % and 75 %",
 }
 """Why each upper limit is there (dotted field, list indices as ``N``), shown with the error."""
 

@@ -77,7 +77,7 @@ def read_scenario_file(path: str | Path) -> dict[str, Any]:
             "(scenarios are a few KB); is this a results or trace file?",
         )
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a byte-order mark (Windows editors) is dropped
     except UnicodeDecodeError as exc:
         raise ConfigError(source, f"not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     try:

@@ -50,6 +50,7 @@ MAX_CLIENTS = 1_000_000  # one client object (and for periodic/closed-loop one p
 MAX_REQUESTS_PER_CONNECTION = 10_000  # one hold-time draw per request
 MAX_BURST_SIZE = 1_000_000  # connections opened at the same instant
 MAX_RESOLVER_ATTEMPTS = 5  # glibc's RES_MAXRETRY
+MAX_WEIGHT = 1e9  # weights are relative; huge ones add up to inf and every share to 0
 
 Arrival = Literal["poisson", "periodic", "closed-loop", "burst"]
 
@@ -97,7 +98,7 @@ class Destination(Section):
         description="the server, e.g. '203.0.113.10:443'",
     )
     weight: float = Field(
-        default=1.0, gt=0, description="relative share of this group's connections"
+        default=1.0, gt=0, le=MAX_WEIGHT, description="relative share of this group's connections"
     )
 
     @field_validator("address")

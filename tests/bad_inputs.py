@@ -141,6 +141,10 @@ VALUES = [
     _s("port 0", W + 'destinations=["203.0.113.10:0"]', "destinations.0.address", "1-65535"),
     _s("port 65536", W + 'destinations=["203.0.113.10:65536"]', "destinations.0.address",
        "1-65535"),
+    _s("weights that add up to inf", W + 'destinations=[{address="203.0.113.10:443", weight=1e308}, '
+       '{address="203.0.113.11:443", weight=1e308}]', "destinations.0.weight", "relative"),
+    _file("byte-order mark and a bad key", b"\xef\xbb\xbf" + BASE.replace("seed", "sed").encode(),
+          "simulation.sed", "did you mean 'seed'"),
     _s("negative port", W + 'destinations=["203.0.113.10:-1"]', "destinations.0.address"),
     _s("to_ports out of range", "nat.to_ports=70000", "nat.to_ports", "1-65535"),
     _s("to_ports reversed", "nat.to_ports=3000-2000", "nat.to_ports", "2000-3000", sub=True),

@@ -490,3 +490,9 @@ def test_absurd_expected_counts_are_written_short(tmp_path: Path) -> None:
     assert "needs ~1e+301 ports" in warning and len(warning) < 300
     error = errors_of(tmp_path, BASE, ("workload.0.rate_per_s=1e300",))
     assert "~3e+302 connections expected" in str(error) and len(str(error)) < 400
+
+
+def test_a_byte_order_mark_is_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + textwrap.dedent(BASE).encode())
+    assert load_scenario(path).workload[0].pods == 3
