@@ -13,7 +13,7 @@ runner = CliRunner()
 @pytest.mark.parametrize(
     ("args", "line"),
     [
-        (["run", "x.toml", "--bogsu"], "error: no such option: --bogsu; see 'snatsim run --help'"),
+        (["run", "x.toml", "--zzz"], "error: no such option: --zzz; see 'snatsim run --help'"),
         (["run"], "error: missing argument 'config'; see 'snatsim run --help'"),
         (["kernels", "6.1", "--json=1"],
          "error: option '--json' does not take a value; see 'snatsim --help'"),
