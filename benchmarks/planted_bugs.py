@@ -139,6 +139,15 @@ BUGS: dict[str, Bug] = {
         "snatsim/des/records.py", "        if now_s >= self.warmup_s:\n            self.lost[kind]",
         "        if True:\n            self.lost[kind]",
         (f"{SUM}_edges.py::test_warmup_counts_packets_drops_and_counters_by_when_they_happen",)),
+    "warmup_boundary_exclusive": Bug(
+        "snatsim/des/records.py", "        if now_s >= self.warmup_s:\n            self.lost[kind]",
+        "        if now_s > self.warmup_s:\n            self.lost[kind]",
+        (f"{SUM}_edges.py::test_warmup_counts_packets_drops_and_counters_by_when_they_happen",)),
+    "first_drop_cause_overwritten": Bug(
+        "snatsim/des/records.py",
+        "        if conn.first_cause is None:\n            conn.first_cause = cause",
+        "        conn.first_cause = cause",
+        (f"{SUM}_edges.py::test_first_drop_cause_is_the_first_of_two_different_causes",)),
 }
 
 # Changes no test can catch because they do not change behaviour (the reason, one line each).

@@ -3,7 +3,8 @@
 * "delayed ≥ 1 s" includes a connect of exactly 1 s (results.DELAY_THRESHOLDS_S, per workload too);
 * the preserved fraction is over connections whose SYN reached NAT, not over every attempt;
 * the warm-up hides connections *started* before it, but packets, drops and ``conntrack -S``
-  counters count by when they happen (snatsim/rundata.py, "Definitions used by the summary").
+  counters count by when they happen (snatsim/rundata.py, "Definitions used by the summary");
+* a row's ``first_drop_cause`` is the cause of its first drop, not of its last.
 """
 
 from __future__ import annotations
@@ -38,11 +39,11 @@ def test_preserved_fraction_counts_only_connections_that_reached_nat() -> None:
 
 
 def test_warmup_counts_packets_drops_and_counters_by_when_they_happen() -> None:
-    """The full-table script (drops at 0.5, 1.5 and 2.5 s, spec §10) with a 1 s warm-up: both
-    connections started before it (no rows), but the two retransmits after it and their drops
-    are in every packet, cause and ``conntrack -S`` figure."""
+    """The full-table script (drops at 0.5, 1.5 and 2.5 s, spec §10) with a 1.5 s warm-up: both
+    connections started before it (no rows), but the two retransmits at or after it (the first
+    exactly at 1.5 s) and their drops are in every packet, cause and ``conntrack -S`` figure."""
     s = scenario(once("holder"), once("web", at_s=0.5), cpus=1, conntrack={"max": 1},
-                 simulation={"warmup_s": 1.0})
+                 simulation={"warmup_s": 1.5})
     result, records = run(s)
     assert [r["t_s"] for r in records if r["step"] == "drop"] == [0.5, 1.5, 2.5]
     summary = result.summary()
@@ -53,3 +54,14 @@ def test_warmup_counts_packets_drops_and_counters_by_when_they_happen() -> None:
     assert result.counters_total["drop"] == 3
     assert summary["delayed_counts"]["of"] == 0 and summary["delayed_fraction"]["ge_1s"] is None
 
+
+def test_first_drop_cause_is_the_first_of_two_different_causes() -> None:
+    """4.14 with a one-port --to-ports window, two pods on two CPUs at t = 0: both NATs take
+    20000 before either confirms, so the second is dropped as a race (spec §16.1); its retransmit
+    at 1 s finds 20000 held by the first, established connection: exhaustion."""
+    result, records = run(scenario(once("pair", 2), kernel="4.14", nat={"to_ports": "20000"}))
+    assert [(r["t_s"], r["cause"]) for r in records if r["step"] == "drop"] == [
+        (0.000002, "race"), (1.000002, "exhaustion")]
+    row = result.to_frame().set_index("id").loc[2]
+    assert (row["lost"], row["first_drop_cause"]) == (2, "race")
+    assert result.summary()["insert_failed_causes"] == {"race": 1, "eviction": 0, "exhaustion": 1}
