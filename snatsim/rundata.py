@@ -67,8 +67,6 @@ COLUMNS = ConnectionRow._fields
 PROTOCOL_NAMES = {6: "tcp", 17: "udp"}  # IPPROTO_TCP, IPPROTO_UDP (rundata imports no kernel code)
 
 
-
-
 def rows_cap(rows: bool | int | str) -> int | None:
     """The row cap that ``rows=`` asks for: ``False`` 0 (none), ``True`` :data:`ROWS_TRUE_CAP`,
     an int that many, ``"all"`` None (no cap); ``"none"`` is 0 too."""
