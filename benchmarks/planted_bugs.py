@@ -148,12 +148,28 @@ BUGS: dict[str, Bug] = {
         "        if conn.first_cause is None:\n            conn.first_cause = cause",
         "        conn.first_cause = cause",
         (f"{SUM}_edges.py::test_first_drop_cause_is_the_first_of_two_different_causes",)),
+    "failed_connect_keeps_its_port": Bug(
+        NODE, "        self.s.pods[conn.pod].release(conn.orig, now)\n        self.rec.finish(conn, now)"
+        "\n\n    def _established", "        self.rec.finish(conn, now)\n\n    def _established",
+        ("tests/test_des_pod_ports.py::test_a_fixed_port_is_free_again_after_the_app_gives_up",)),
+    "answered_lookup_keeps_its_port": Bug(
+        NODE, "        self.s.pods[conn.pod].release(conn.orig, now)\n        self.rec.finish(conn, now)"
+        "\n\n    def _udp_retry", "        self.rec.finish(conn, now)\n\n    def _udp_retry",
+        ("tests/test_des_pod_ports.py::"
+         "test_udp_lookups_of_a_pod_never_share_an_open_port_and_reuse_closed_ones",)),
+    "udp_port_drawn_while_open": Bug(
+        SETUP, "if port not in self._udp:", "if True:",
+        ("tests/test_des_pod_ports.py::"
+         "test_udp_lookups_of_a_pod_never_share_an_open_port_and_reuse_closed_ones",)),
 }
 
 # Changes no test can catch because they do not change behaviour (the reason, one line each).
 EQUIVALENT = {
     "fin_seq_not_bumped": "node.py `_close`: the FIN's +1 on seq_end decides an eviction only when "
     "a new ISN lands exactly one ahead of an old entry's end (odds ~2^-32 per check)",
+    "udp_retry_after_an_answer": "node.py `_udp_retry`: its `conn.outcome is not None` guard is "
+    "defensive: a try is answered only when both its queries passed, and a dropped query is what "
+    "arms the retry, so no lookup is answered while its retry is pending",
 }
 
 
