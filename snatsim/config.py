@@ -509,7 +509,7 @@ def load_scenario(path: str | Path, overrides: Sequence[str] | str = ()) -> Scen
         A TOML file (a regular file of at most 1 MiB, UTF-8).
     overrides:
         ``"section.key=value"`` strings applied after reading (see :func:`apply_overrides`); a
-        single string is taken as one override.
+        single string is taken as one override. Anything else is a TypeError.
 
     Raises
     ------
@@ -519,6 +519,12 @@ def load_scenario(path: str | Path, overrides: Sequence[str] | str = ()) -> Scen
     """
     if isinstance(overrides, str):
         overrides = (overrides,)  # one "key=value" given on its own
+    wrong = [o for o in overrides if not isinstance(o, str)]
+    if wrong:
+        raise TypeError(
+            f"overrides are 'section.key=value' strings, e.g. ['kernel.version=5.4'], "
+            f"not {wrong[0]!r}"
+        )
     raw = apply_overrides(read_scenario_file(path), overrides)
     try:
         return Scenario.model_validate(raw)

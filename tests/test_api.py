@@ -54,3 +54,8 @@ def test_summary_warns_of_an_exhausted_window_and_unresolved_connects() -> None:
     assert any("needs ~72," in w and "64,512" in w for w in warnings), warnings
     healthy = snatsim.load_scenario(CONFIG.parent / "default.toml", SHORT)
     assert snatsim.simulate(healthy, rng=1).summary()["warnings"] == []
+
+
+def test_load_scenario_says_overrides_are_strings() -> None:
+    with pytest.raises(TypeError, match=r"'section\.key=value' strings.*not 8"):
+        snatsim.load_scenario(CONFIG, ["kernel.version=5.4", 8])  # type: ignore[list-item]

@@ -101,3 +101,12 @@ def test_end_to_end_subprocess() -> None:
     assert bad.returncode == 2
     assert bad.stderr.startswith("error: kernel.version:") and bad.stderr.count("\n") == 1
     assert "Traceback" not in bad.stderr
+
+
+def test_a_distribution_or_too_new_version_is_flagged() -> None:
+    result = runner.invoke(app, ["kernels", "4.18.0-513.el8.x86_64"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "warning: kernel 4.18.0-513.el8.x86_64 is resolved as mainline 4.18.0" in result.stdout
+    data = json.loads(runner.invoke(app, ["kernels", "7.2", "--json"]).stdout)
+    assert data["nat_era"] == "A4" and "newer than 6.18" in data["warnings"][0]
+    assert json.loads(runner.invoke(app, ["kernels", "6.1", "--json"]).stdout)["warnings"] == []

@@ -54,9 +54,10 @@ def kernels(
     SYN schedule T0–T2.
     """
     from snatsim.kernel.legend import legend
-    from snatsim.kernel.profiles import PROFILES, resolve_profile
+    from snatsim.kernel.profiles import PROFILES, resolve_profile, version_warnings
 
     profiles = PROFILES if version is None else (resolve_profile(version),)
+    warnings = [] if version is None else version_warnings(version)
     rows = [p.to_dict() for p in profiles]
     meanings = legend()
     if version is not None:  # only the four eras this kernel has
@@ -66,7 +67,7 @@ def kernels(
             print_json({"profiles": rows, "legend": meanings})
         else:
             flat = {key: text for key, codes in meanings.items() for text in codes.values()}
-            print_json({**rows[0], "legend": flat})
+            print_json({**rows[0], "legend": flat, "warnings": warnings})
         return
 
     from rich.table import Table
@@ -82,6 +83,8 @@ def kernels(
     for row in rows:
         table.add_row(*(row[key] for key, _ in _COLUMNS))
     out.print(table)
+    for warning in warnings:
+        out.print(f"[bold yellow]warning:[/bold yellow] {warning}")
     _print_legend(meanings)
 
 
