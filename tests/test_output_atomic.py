@@ -33,6 +33,16 @@ def old_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     return contents(folder)
 
 
+def long_run(target: Path, trace: Path, *flags: str) -> subprocess.Popen[str]:
+    """A 600 s run with --out and --trace in a real process, one progress line per simulated s."""
+    cmd = [sys.executable, "-m", "snatsim.cli", "run", str(CONFIG),
+           "--set", "simulation.duration_s=600", "--set", "simulation.warmup_s=0",
+           "--out", str(target), "--force", "--trace", str(trace), "--progress-every", "0", *flags]
+    plain = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=plain)
+
+
 def plant(old: dict[str, bytes], folder: Path) -> None:
     folder.mkdir(parents=True)
     for name, data in old.items():
@@ -44,13 +54,7 @@ def test_sigkill_mid_run_leaves_the_old_run_and_only_the_partial_trace(
 ) -> None:
     target = tmp_path / "run"
     plant(old_run, target)
-    cmd = [sys.executable, "-m", "snatsim.cli", "run", str(CONFIG),
-           "--set", "simulation.duration_s=600", "--set", "simulation.warmup_s=0",
-           "--out", str(target), "--force", "--trace", str(tmp_path / "t.jsonl"),
-           "--progress-every", "0", "--json"]
-    plain = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
-    with subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                          text=True, env=plain) as proc:
+    with long_run(target, tmp_path / "t.jsonl", "--json") as proc:
         assert proc.stderr is not None
         first = proc.stderr.readline()  # blocks until the run has simulated its first second
         proc.send_signal(signal.SIGKILL)
@@ -68,13 +72,7 @@ def test_ctrl_c_is_one_line_exit_130_and_leaves_no_half_written_output(
 ) -> None:
     target = tmp_path / "run"
     plant(old_run, target)
-    cmd = [sys.executable, "-m", "snatsim.cli", "run", str(CONFIG),
-           "--set", "simulation.duration_s=600", "--set", "simulation.warmup_s=0",
-           "--out", str(target), "--force", "--trace", str(tmp_path / "t.jsonl"),
-           "--progress-every", "0"]
-    plain = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, env=plain) as proc:
+    with long_run(target, tmp_path / "t.jsonl") as proc:
         assert proc.stderr is not None
         proc.stderr.readline()
         proc.send_signal(signal.SIGINT)
