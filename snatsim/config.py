@@ -25,15 +25,22 @@ from pydantic import (
 
 from snatsim import config_files
 from snatsim.config_files import ScenarioError, read_scenario_file
-from snatsim.config_workload import (
-    MAX_CLIENTS,
+from snatsim.config_limits import (
+    LIMIT_HINTS,
+    MAX_CONNTRACK,
+    MAX_CPUS,
+    MAX_DURATION_S,
+    MAX_EXPECTED_CONNECTIONS,
+    MAX_NAT_TO_CONFIRM_US,
     MAX_PODS,
+    check_totals,
+)
+from snatsim.config_workload import (
     Arrival,
     Destination,
     Section,
     WorkloadConfig,
     ipv4,
-    show_count,
 )
 from snatsim.distributions import DistributionLike, Fixed, Lognormal
 from snatsim.errors import ConfigError
@@ -43,6 +50,10 @@ if TYPE_CHECKING:
     from snatsim.kernel.profiles import KernelProfile
 
 __all__ = [
+    "LIMIT_HINTS",
+    "MAX_DURATION_S",
+    "MAX_EXPECTED_CONNECTIONS",
+    "MAX_PODS",
     "Arrival",
     "ConntrackConfig",
     "Destination",
@@ -61,32 +72,6 @@ __all__ = [
 
 
 # ----------------------------------------------------------------------------------------- sections
-MAX_DURATION_S = 7 * 86_400.0
-MAX_EXPECTED_CONNECTIONS = 10_000_000  # ~10 min at ~20,000 connections per wall-second (benchmarks/)
-MAX_CPUS = 8192  # NR_CPUS of the largest kernel builds (CONFIG_MAXSMP)
-MAX_CONNTRACK = 2**31 - 1  # nf_conntrack_max is an int sysctl
-MAX_NAT_TO_CONFIRM_US = 1e6  # the race window is µs; a mean above 1 s is a unit mistake
-
-LIMIT_HINTS = {
-    "simulation.duration_s": "a run simulates at most 7 days: split a longer period into several "
-    "runs with different seeds (each with its own warm-up; snatsim.replicate or --seed) and "
-    "add up their counts",
-    "node.cpus": "the largest kernel builds (NR_CPUS with CONFIG_MAXSMP) have 8,192",
-    "conntrack.max": "nf_conntrack_max is a 32-bit int sysctl",
-    "workload.N.pods": f"the node's pod network 10.244.0.0/16 holds {MAX_PODS:,} pods; use "
-    "fewer pods with more clients_per_pod each",
-    "workload.N.clients_per_pod": f"the model keeps an object per client and accepts at most "
-    f"{MAX_CLIENTS:,} clients in all",
-    "workload.N.requests_per_connection": "each request draws its own hold time; for longer-lived "
-    "connections raise hold_s instead",
-    "workload.N.burst_size": "a burst opens all its connections at the same instant; spread "
-    "them over several workloads or shorter burst_interval_s",
-    "workload.N.attempts": "glibc's resolver caps options attempts:n at 5 (RES_MAXRETRY)",
-    "workload.N.destinations.N.weight": "weights are relative: 1 and 3 give 25 % and 75 %",
-}
-"""Why each upper limit is there (dotted field, list indices as ``N``), shown with the error."""
-
-
 class SimulationConfig(Section):
     """``[simulation]``: run length, warm-up and seed."""
 
@@ -436,29 +421,7 @@ class Scenario(Section):
             for i, w in enumerate(value)
         )
         simulation = info.data.get("simulation")
-        if simulation is not None:  # closed-loop rates depend on latency: not counted here
-            rates = [r for r in (w.mean_rate_per_s() for w in named) if r is not None]
-            expected = sum(rates) * simulation.duration_s
-            if expected > MAX_EXPECTED_CONNECTIONS:
-                raise ValueError(
-                    f"~{show_count(expected)} connections expected over simulation.duration_s = "
-                    f"{simulation.duration_s:g}; the SimPy model simulates ~20,000 a second of "
-                    f"wall time and accepts at most {MAX_EXPECTED_CONNECTIONS:,} (~10 minutes): "
-                    "shorten simulation.duration_s, lower the rates, or split the period into "
-                    "several seeded runs"
-                )
-        total = sum(w.pods for w in named)
-        if total > MAX_PODS:
-            raise ValueError(
-                f"{total:,} pods in all; the node's pod network 10.244.0.0/16 holds {MAX_PODS:,} "
-                "(250 addresses per /24): use fewer pods with more clients_per_pod each"
-            )
-        clients = sum(w.clients for w in named)
-        if clients > MAX_CLIENTS:
-            raise ValueError(
-                f"{clients:,} clients in all (pods × clients_per_pod); the model keeps an object "
-                f"per client and accepts at most {MAX_CLIENTS:,}: fewer clients, each busier"
-            )
+        check_totals(named, None if simulation is None else simulation.duration_s)
         first: dict[str, int] = {}
         for i, w in enumerate(named):
             if w.name in first:

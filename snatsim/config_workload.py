@@ -27,6 +27,14 @@ from pydantic import (
     field_validator,
 )
 
+from snatsim.config_limits import (
+    MAX_BURST_SIZE,
+    MAX_CLIENTS,
+    MAX_PODS,
+    MAX_REQUESTS_PER_CONNECTION,
+    MAX_RESOLVER_ATTEMPTS,
+    MAX_WEIGHT,
+)
 from snatsim.distributions import DistributionLike, Fixed, number_not_text
 
 __all__ = [
@@ -38,19 +46,10 @@ __all__ = [
     "field_condition",
     "ipv4",
     "is_string_field",
-    "show_count",
     "show_value",
     "unwrap_type",
     "walk_schema",
 ]
-
-# Upper limits of the counts that cost memory or time (the reasons are in snatsim.config.LIMIT_HINTS)
-MAX_PODS = 64_000  # pod addresses 10.244.0.2-10.244.255.251, see snatsim.des.setup.pod_ip
-MAX_CLIENTS = 1_000_000  # one client object (and for periodic/closed-loop one process) each
-MAX_REQUESTS_PER_CONNECTION = 10_000  # one hold-time draw per request
-MAX_BURST_SIZE = 1_000_000  # connections opened at the same instant
-MAX_RESOLVER_ATTEMPTS = 5  # glibc's RES_MAXRETRY
-MAX_WEIGHT = 1e9  # weights are relative; huge ones add up to inf and every share to 0
 
 Arrival = Literal["poisson", "periodic", "closed-loop", "burst"]
 
@@ -385,11 +384,6 @@ def is_string_field(tp: Any) -> bool:
     if tp is str:
         return True
     return get_origin(tp) is Literal and all(isinstance(a, str) for a in get_args(tp))
-
-
-def show_count(x: float) -> str:
-    """An expected count for a message: ``72,000``, or ``3e+302`` when it is absurd."""
-    return f"{x:,.0f}" if x < 1e15 else f"{x:.2g}"
 
 
 def show_value(value: Any) -> str:

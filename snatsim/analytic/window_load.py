@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from snatsim.config import Scenario
-from snatsim.config_workload import show_count
+from snatsim.config_limits import show_count
 from snatsim.distributions import as_distribution
 from snatsim.kernel.window import parse_port_range, port_window
 
