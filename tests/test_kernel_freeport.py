@@ -3,16 +3,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 from conftest import NODE_IP, occupy, tcp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from kernel_scenarios import CountingDraws
 
-from snatsim.analytic.window_load import window_loads, window_warnings
-from snatsim.config import load_scenario
 from snatsim.kernel.conntrack import ConntrackTable, Entry, TcpState
 from snatsim.kernel.eras import NatEra
 from snatsim.kernel.nat import NatRange, SnatAllocator
@@ -91,20 +87,6 @@ def test_full_window_counts_every_busy_probe() -> None:
     assert table.stats.found == 64511 + 1  # + the port-preservation check of step 3
     # offsets 65000..65535 then 0..63975: the last one maps to port 1024 + 63975
     assert res.port == 1024 + 63975 and nat.rover[6] == 63975
-    assert np.all(np.frombuffer(table.held_index((6, *("203.0.113.10", 443), NODE_IP)),
+    assert np.all(np.frombuffer(table.port_index((6, *("203.0.113.10", 443), NODE_IP)).skip,
                                 dtype=np.uint8)[1024:] == 1)
 
-
-# ---------------------------------------------------------------- window load (Little's law)
-def test_window_load_warns_at_600_per_s_not_at_300() -> None:
-    path = Path(__file__).resolve().parents[1] / "configs" / "default.toml"
-    busy = load_scenario(path, ["workload.0.rate_per_s=600"])
-    (load,) = window_loads(busy)
-    # hold: lognormal mean 0.2 s open, then 120 s TIME_WAIT; window 1024-65535
-    assert (load.nat_ip, load.destination, load.window) == ("192.0.2.10", "203.0.113.10:443",
-                                                           64512)
-    assert load.ports == 600 * (0.2 + 120.0)
-    (warning,) = window_warnings(busy)
-    assert "workload.0 to 203.0.113.10:443 needs ~72,120 ports" in warning
-    assert "64,512" in warning and "120 s TIME_WAIT" in warning
-    assert window_warnings(load_scenario(path, ["workload.0.rate_per_s=300"])) == []

@@ -79,6 +79,7 @@ def run(
     rows: bool | int | str = False,
     sample_every_s: float = SAMPLE_EVERY_S,
     inline_confirm: bool = True,
+    faithful_walk: bool = False,
 ) -> RunData:
     """Simulate ``scenario`` with the SimPy model and return the raw run data.
 
@@ -90,6 +91,9 @@ def run(
     when nothing is due first (see :mod:`snatsim.des.node`); results are identical, only slower.
     ``progress(simulated_s, duration_s, connections_started)`` is called by the per-second sample
     (an observer: the hot path is the same with or without it).
+    ``faithful_walk=True`` makes the A1 search probe every port one by one, as the kernel does,
+    instead of jumping over busy ports (:mod:`snatsim.kernel.freeport`): identical results, but an
+    exhausted 64,512-port window costs 64,511 probes per SYN.
 
     The conntrack GC worker runs on its own cadence, ``conntrack.gc_interval_s`` (default 1 s,
     see :class:`~snatsim.config.ConntrackConfig`): expired entries are invisible to lookups at
@@ -100,6 +104,7 @@ def run(
     ss, seed = _seed_sequence(scenario, rng)
     profile = scenario.kernel.profile()
     setup = NodeSetup(scenario, profile, ss)
+    setup.allocator.faithful = faithful_walk
     env = simpy.Environment()
     recorder = Recorder(setup.warmup_s, [w.name for w in scenario.workload], cap)
     own_file: IO[str] | None = None

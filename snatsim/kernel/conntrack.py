@@ -23,6 +23,7 @@ from dataclasses import dataclass, fields
 from enum import IntEnum
 from math import ceil as _ceil
 
+from snatsim.kernel.freeport import PortIndex, Prefix
 from snatsim.kernel.timeouts import TcpTimeouts, UdpTimeouts
 from snatsim.kernel.tuples import ConnTuple, Proto
 
@@ -126,14 +127,6 @@ def seq_after(a: int, b: int) -> bool:
     return 0 < d < 0x80000000
 
 
-def _mark(index: dict[tuple[int, str, int, str], bytearray], key: tuple[int, str, int, str, int],
-          value: int) -> None:
-    """Set ``key``'s byte in the held-port index, if its prefix has one."""
-    ports = index.get(key[:4])
-    if ports is not None:
-        ports[key[4]] = value
-
-
 class ConntrackTable:
     """Confirmed conntrack entries, the NAT by-source index and the counters (spec §5, §7, §10).
 
@@ -172,13 +165,10 @@ class ConntrackTable:
         self.count = 0  # confirmed entries in the hash (live or expired-not-yet-collected)
         # live confirmed entries per (proto, nat ip, dst ip, dst port): a destination's port usage
         self._per_destination: dict[tuple[int, str, str, int], int] = {}
-        # held-port index for the A1 fast search (snatsim.kernel.freeport): hash-key prefix
-        # (proto, ip, port, ip) -> bytearray over the last field, 1 where the key is in the hash;
-        # empty until a search asks for one, then kept exact by insert and destroy
-        self.held_ports: dict[tuple[int, str, int, str], bytearray] = {}
-        # a dying entry left in the hash (a slot overwritten by a direct insert): it has no GC
-        # record, which the fast search relies on, so it falls back to the faithful walk
-        self.stuck_dying = False
+        # port indexes for the A1 fast search (snatsim.kernel.freeport), by hash-key prefix
+        # (proto, ip, port, ip): none until a search asks for one, then kept by insert,
+        # set_state and destroy
+        self.port_indexes: dict[Prefix, PortIndex] = {}
         tcp = self.tcp_timeouts
         self._tcp_timeout = {
             TcpState.NONE: tcp.syn_sent_s,
@@ -297,11 +287,10 @@ class ConntrackTable:
         if not reply_only:
             h[e.orig] = e
         h[r] = e
-        held = self.held_ports
-        if held:
-            _mark(held, r, 1)
+        if self.port_indexes:
+            self._index_held(r, e.expires_s)
             if not reply_only:
-                _mark(held, e.orig, 1)
+                self._index_held(e.orig, e.expires_s)
         self.count += 1
         key = (r[0], r[3], r[1], r[2])  # (proto, nat ip, dst ip, dst port)
         per = self._per_destination
@@ -323,12 +312,19 @@ class ConntrackTable:
             else:
                 e.status = status = status & ~ASSURED
         if not status & FIXED_TIMEOUT:
+            before_s = e.expires_s
             e.expires_s = expires = now_s + (
                 self._tcp_timeout[state] if e.orig[0] == TCP and not status & NAT_CLASH
                 else self.timeout_for(e)
             )
-            if status & CONFIRMED and _ceil(expires) < e.gc_at:
-                self._push_expiry(e)  # a later expiry is picked up when the old record is due
+            if status & CONFIRMED:
+                # a later expiry is picked up when the old record is due (GC wheel, port index)
+                if _ceil(expires) < e.gc_at:
+                    self._push_expiry(e)
+                if self.port_indexes and expires < before_s:
+                    for key in (e.reply, e.orig):
+                        if self._hash.get(key) is e:
+                            self._index_held(key, expires)
 
     def destroy(self, e: Entry) -> None:
         """Remove ``e`` from the hash and the by-source index (``nf_ct_kill`` + cleanup)."""
@@ -337,17 +333,15 @@ class ConntrackTable:
         held = h.pop(r, None) if e.status & CONFIRMED else None
         if held is not None and held is not e:
             h[r] = held  # the slot belongs to another entry (e was already removed): put it back
-            if h.get(e.orig) is e:
-                self.stuck_dying = True
         elif held is not None:
-            index = self.held_ports
-            if index:
-                _mark(index, r, 0)
+            indexes = self.port_indexes
+            if indexes:
+                self._index_freed(r)
             held = h.pop(e.orig, None)
             if held is not None and held is not e:
                 h[e.orig] = held  # reply-only entry, or the orig slot is another entry's
-            elif held is not None and index:
-                _mark(index, e.orig, 0)
+            elif held is not None and indexes:
+                self._index_freed(e.orig)
             self.count -= 1
             key = (r[0], r[3], r[1], r[2])
             per = self._per_destination
@@ -436,42 +430,27 @@ class ConntrackTable:
             seen[id(e)] = e
         return list(seen.values())
 
-    def held_index(self, prefix: tuple[int, str, int, str]) -> bytearray:
-        """The held-port index of ``prefix`` (built from the hash on first use, then kept)."""
-        ports = self.held_ports.get(prefix)
-        if ports is None:
-            ports = bytearray(65536)
-            for key in self._hash:
+    def port_index(self, prefix: Prefix) -> PortIndex:
+        """The port index of ``prefix`` (built from the hash on first use, then kept)."""
+        index = self.port_indexes.get(prefix)
+        if index is None:
+            index = self.port_indexes[prefix] = PortIndex()
+            for key, e in self._hash.items():
                 if key[:4] == prefix:
-                    ports[key[4]] = 1
-            self.held_ports[prefix] = ports
-        return ports
+                    index.held(key[4], e.expires_s)
+        return index
 
-    def expiry_suspects(self, prefix: tuple[int, str, int, str], now_s: float) -> list[int]:
-        """Ports under ``prefix`` whose holder has expired by ``now_s`` (sorted).
+    def _index_held(self, key: tuple[int, str, int, str, int], expires_s: float) -> None:
+        """Tell ``key``'s port index (if its prefix has one) that ``key`` is held."""
+        index = self.port_indexes.get(key[:4])
+        if index is not None:
+            index.held(key[4], expires_s)
 
-        An expired entry has ``gc_at <= ceil(now_s)`` and a record in that GC wheel slot, so only
-        the wheel's slots up to ``ceil(now_s)`` are read (none when the earliest is later).
-        """
-        heap = self._wheel_slots
-        last = _ceil(now_s)
-        if not heap or heap[0] > last:
-            return []
-        h = self._hash
-        found: set[int] = set()
-        stack = [0]
-        n = len(heap)
-        while stack:
-            i = stack.pop()
-            for e in self._wheel[heap[i]]:
-                if e.expires_s <= now_s:
-                    for key in (e.reply, e.orig):
-                        if key[:4] == prefix and h.get(key) is e:
-                            found.add(key[4])
-            for c in (2 * i + 1, 2 * i + 2):
-                if c < n and heap[c] <= last:
-                    stack.append(c)
-        return sorted(found)
+    def _index_freed(self, key: tuple[int, str, int, str, int]) -> None:
+        """Tell ``key``'s port index (if its prefix has one) that ``key`` left the hash."""
+        index = self.port_indexes.get(key[:4])
+        if index is not None:
+            index.skip[key[4]] = 0
 
     def __contains__(self, t: object) -> bool:
         return t in self._hash

@@ -31,7 +31,7 @@ _new = tuple.__new__  # fast ConnTuple construction (see snatsim.kernel.tuples)
 
 NF_NAT_MAX_ATTEMPTS = 128
 EVICT_THRESHOLD = 32
-FAST_AFTER = 32  # A1: probes walked one by one before jumping over busy ports (freeport)
+FAST_AFTER = 32  # A1: probes walked one by one before a first jump over busy ports (freeport)
 
 
 @dataclass(frozen=True)
@@ -264,13 +264,17 @@ class SnatAllocator:
         proto, src_ip, dst_ip, dst_port = cand.proto, cand.src_ip, cand.dst_ip, cand.dst_port
         holder, taken = table.raw_lookup, table.entry_taken  # a probe as in _search_rounds
         probes = busy = 0
-        # after fast_after probes, jump over busy ports (same results; not with the 5.0+ exception)
-        fast = not (self.faithful or table.same_origin_free or table.stuck_dying)
-        head = self.fast_after if fast else size
+        # jump over busy ports (same results; not with the 5.0+ exception): at once where a
+        # search has needed it before, else after fast_after probes one by one
+        prefix = (proto, dst_ip, dst_port, src_ip)
+        if self.faithful or table.same_origin_free:
+            head = size
+        else:
+            head = 0 if prefix in table.port_indexes else self.fast_after
         while True:
             if probes == head:
-                off, n, b, free = skip_busy(table, (proto, dst_ip, dst_port, src_ip), lo, size,
-                                            off, size - 1 - probes, ct, now_s)
+                off, n, b, free = skip_busy(table, prefix, lo, size, off, size - 1 - probes, ct,
+                                            now_s)
                 probes += n if free else n + 1  # + the size-th probe, not checked
                 busy += b
                 port = PORTS[lo + off % size]
