@@ -5,7 +5,7 @@ conntrack entry lives: the connection itself, then TIME_WAIT (``close = "fin"``)
 (``"rst"``) for TCP, the replied-stream timeout for UDP (spec §10). By Little's law the mean number
 held is the sum over workloads of rate × hold time. A mean at or above the window size means the
 window is exhausted in steady state: the A1 search then walks the whole window for every SYN and
-every search gives up (spec §4.4).
+every search gives up (spec §4.4). :func:`window_warnings` says so before a run, era by era.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from snatsim.config import Scenario
 from snatsim.config_limits import show_count
 from snatsim.distributions import as_distribution
+from snatsim.kernel.eras import NatEra
 from snatsim.kernel.window import parse_port_range, port_window
 
 
@@ -29,6 +30,7 @@ class WindowLoad:
     hold_s: float
     hold_what: str  # e.g. "120 s TIME_WAIT"
     window: int
+    protocol: str = "tcp"
 
     @property
     def ports(self) -> float:
@@ -65,13 +67,29 @@ def window_loads(scenario: Scenario) -> list[WindowLoad]:
             share = rate * dst.weight / total_weight / len(ips)
             for ip in ips:
                 loads.append(WindowLoad(f"workload.{index}", ip, dst.address, share,
-                                        open_s + tail_s, f"{tail_s:g} s {what}", window))
+                                        open_s + tail_s, f"{tail_s:g} s {what}", window,
+                                        wl.protocol))
     return loads
+
+
+def _what_happens(era: NatEra, window: int, tcp: bool) -> str:
+    """What an exhausted window does to new flows in ``era`` (spec §4.4, §5.3, §6.2)."""
+    lost = ("the SYNs are dropped at confirm and retransmitted" if tcp else
+            "packets clash at confirm (dropped unless the clash can be resolved) and are retried")
+    if era == NatEra.A1:
+        return (f"every search probes all {window:,} ports (found +{window - 1:,} per search; "
+                f"the simulator skips the walk with the same results) and hands out a busy "
+                f"port: {lost}")
+    if era >= NatEra.A3 and tcp:
+        return (f"searches give up after at most 248 probes unless they evict a TIME_WAIT entry "
+                f"whose sequence the new SYN is ahead of (6.5+); otherwise {lost}")
+    return f"searches give up after at most 248 probes and hand out a busy port: {lost}"
 
 
 def window_warnings(scenario: Scenario) -> list[str]:
     """Human-readable warnings for every (NAT IP, destination) whose expected ports held reach
-    the window size; empty when none does."""
+    the window size, saying what the run's NAT era will do; empty when none does."""
+    era = scenario.kernel.profile().nat_era
     by_key: dict[tuple[str, str], list[WindowLoad]] = {}
     for load in window_loads(scenario):
         by_key.setdefault((load.nat_ip, load.destination), []).append(load)
@@ -85,9 +103,10 @@ def window_warnings(scenario: Scenario) -> list[str]:
         parts = " + ".join(
             f"{load.rate_per_s:g}/s × {load.hold_s:g} s ({load.hold_what})" for load in loads
         )
+        tcp = all(load.protocol == "tcp" for load in loads)
         warnings.append(
             f"{who} to {dst} needs ~{show_count(need)} ports ({parts}) but the window holds {window:,} "
-            f"on {nat_ip}: expect exhaustion: SYNs dropped at confirm after a failed search; "
+            f"on {nat_ip}: expect exhaustion: {_what_happens(era, window, tcp)}; "
             f"lower the rate, add NAT IPs or shorten the hold (e.g. close = \"rst\")"
         )
     return warnings

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
+    from snatsim.config import Scenario
     from snatsim.results import SimulationResult
 
 
@@ -126,6 +127,7 @@ def run(
         raise ConfigError("--rows", "keeps the rows of one run, not of replicates; drop --rows")
     keep_rows = _rows_option(rows, out)
     check_outputs(out, trace, force=force, config=config)
+    warn_before(scenario)
     display = ProgressDisplay(scenario.simulation.duration_s, "simulated s",
                               mode=choose_mode(progress), every_s=progress_every)
     if replicates is not None:
@@ -189,6 +191,16 @@ def _rows_option(rows: str | None, out: Path | None) -> bool | int | str:
     if text.isascii() and text.isdigit():
         return int(text)
     raise ConfigError("--rows", f"{rows!r} is not a number of rows, 'all' or 'none'")
+
+
+def warn_before(scenario: Scenario) -> None:
+    """Print, on stderr and before anything is simulated, what Little's law says about the load:
+    a window the load exhausts, and what the kernel era will do then."""
+    from snatsim.analytic.window_load import window_warnings
+
+    err = console(stderr=True)
+    for warning in window_warnings(scenario):
+        err.print(f"[bold yellow]warning:[/bold yellow] {warning}")
 
 
 def _pct(x: float | None) -> str:
