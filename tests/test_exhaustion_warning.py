@@ -33,23 +33,23 @@ def test_window_load_warns_at_600_per_s_not_at_300() -> None:
 
 
 @pytest.mark.parametrize(("version", "says"), [
-    ("4.19", "every search probes all 64,512 ports (found +64,511 per search"),
-    ("5.4", "searches give up after at most 248 probes and hand out a busy port"),
-    ("6.6", "unless they evict a TIME_WAIT entry"),
+    ("4.19", "every search walks all 64,512 ports (found +64,511; simulated without"),
+    ("5.4", "searches give up after 248 probes: SYNs drop at confirm"),
+    ("6.6", "searches evict TIME_WAIT entries (6.5+) or give up after 248 probes"),
 ])
 def test_the_warning_says_what_the_era_does_with_an_exhausted_window(version: str,
                                                                      says: str) -> None:
     scenario = load_scenario(DEFAULT, ["workload.0.rate_per_s=600", f"kernel.version={version}"])
     (warning,) = window_warnings(scenario)
     assert says in warning
-    assert "SYNs are dropped at confirm and retransmitted" in warning
+    assert "SYNs drop at confirm" in warning
 
 
 def test_udp_warning_speaks_of_packets_and_clashes() -> None:
     scenario = load_scenario(CONFIGS / "dns-udp.toml", ["nat.to_ports=20000-20255"])
     (warning,) = window_warnings(scenario)
     assert "holds 256" in warning and "UDP stream timeout" in warning
-    assert "packets clash at confirm" in warning and "SYN" not in warning
+    assert "248 probes: packets clash at confirm" in warning and "SYN" not in warning
 
 
 def test_snatsim_run_warns_before_it_simulates(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -65,7 +65,7 @@ def test_snatsim_run_warns_before_it_simulates(monkeypatch: pytest.MonkeyPatch) 
     assert result.exit_code == 2
     err = result.stderr
     assert "warning: workload.0 to 203.0.113.10:443 needs ~72,120 ports" in err
-    assert "every search probes all 64,512 ports" in err
+    assert "every search walks all 64,512 ports" in err
     assert err.index("warning:") < err.index("error: simulate was called")
 
 

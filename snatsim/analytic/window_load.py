@@ -74,16 +74,13 @@ def window_loads(scenario: Scenario) -> list[WindowLoad]:
 
 def _what_happens(era: NatEra, window: int, tcp: bool) -> str:
     """What an exhausted window does to new flows in ``era`` (spec §4.4, §5.3, §6.2)."""
-    lost = ("the SYNs are dropped at confirm and retransmitted" if tcp else
-            "packets clash at confirm (dropped unless the clash can be resolved) and are retried")
+    lost = "SYNs drop at confirm" if tcp else "packets clash at confirm"
     if era == NatEra.A1:
-        return (f"every search probes all {window:,} ports (found +{window - 1:,} per search; "
-                f"the simulator skips the walk with the same results) and hands out a busy "
-                f"port: {lost}")
+        return (f"every search walks all {window:,} ports (found +{window - 1:,}; simulated "
+                f"without the walk) and hands out a busy port: {lost}")
     if era >= NatEra.A3 and tcp:
-        return (f"searches give up after at most 248 probes unless they evict a TIME_WAIT entry "
-                f"whose sequence the new SYN is ahead of (6.5+); otherwise {lost}")
-    return f"searches give up after at most 248 probes and hand out a busy port: {lost}"
+        return f"searches evict TIME_WAIT entries (6.5+) or give up after 248 probes: {lost}"
+    return f"searches give up after 248 probes: {lost}"
 
 
 def window_warnings(scenario: Scenario) -> list[str]:
