@@ -34,3 +34,8 @@ def test_a_real_validation_error_pickles() -> None:
     copy = pickle.loads(pickle.dumps(info.value))
     assert copy.problems == info.value.problems and len(copy.problems) == 2
     assert str(copy) == str(info.value)
+
+
+def test_port_in_use_names_the_socket_and_the_errno() -> None:
+    error = PortInUseError("10.244.0.2", 40000, "203.0.113.10:443")
+    assert str(error) == "10.244.0.2:40000 -> 203.0.113.10:443 is still open (EADDRINUSE)"
