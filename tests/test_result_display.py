@@ -13,6 +13,7 @@ import json
 import pytest
 from des_scripts import once, scenario
 
+from snatsim.errors import RowsNotKeptError
 from snatsim.results import SimulationResult, simulate
 
 HEADLINE = ("kernel 6.6 (A3 C4 P4 T2), seed 1, connections 2, insert_failed 1, "
@@ -77,3 +78,20 @@ def test_rows_note_says_when_no_rows_were_kept() -> None:
         "connections.csv holds the first 1 of 2 connections (--rows all keeps every one)"
     )
     assert _run(rows="all").rows_note() is None
+
+
+def test_to_frame_without_rows_says_how_to_keep_them() -> None:
+    with pytest.raises(RowsNotKeptError) as info:
+        _run(rows=False).to_frame()
+    assert str(info.value) == (
+        "this result kept no per-connection rows (2 connections were measured; the summary does "
+        "not need them): run snatsim.simulate(scenario, rows=True) for up to 1,000,000 rows, "
+        "rows=N for N, or rows='all' for every one (snatsim run: --out DIR --rows N|all)"
+    )
+
+
+def test_to_frame_of_a_capped_run_warns_at_the_callers_line() -> None:
+    capped = _run(rows=1)
+    with pytest.warns(UserWarning, match="holds 1 of 2 measured") as caught:
+        assert len(capped.to_frame()) == 1
+    assert [w.filename for w in caught] == [__file__]
