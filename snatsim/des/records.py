@@ -154,7 +154,7 @@ class Recorder:
     @staticmethod
     def _row(c: Connection) -> ConnectionRow:
         o = c.orig
-        tcp = o.proto == TCP
+        tcp = c.wl.proto == TCP  # not o.proto: a local error never got a tuple
         assert c.outcome is not None
         return ConnectionRow(
             c.id, c.wl.name, c.pod, c.dst.address, "tcp" if tcp else "udp", c.t0, c.t_end,
