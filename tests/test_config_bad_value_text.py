@@ -11,6 +11,7 @@ import pytest
 from des_scripts import once, scenario
 
 from snatsim.config import ScenarioError
+from snatsim.config_limits import show_count
 from snatsim.config_workload import show_value
 
 
@@ -44,3 +45,13 @@ def test_source_port_outside_1_to_65535_is_refused_with_the_range(port: Any, sho
         'workload.0.source_port: expected "ephemeral" or a fixed port number 1-65535 '
         f"(value: {shown})"
     )
+
+
+@pytest.mark.parametrize(
+    ("count", "shown"), [(72_000.4, "72,000"), (999_999_999_999_999.0, "999,999,999,999,999"),
+                         (1e15, "1e+15"), (3e302, "3e+302")],
+)
+def test_show_count_writes_digits_below_1e15_and_two_significant_figures_from_there(
+    count: float, shown: str
+) -> None:
+    assert show_count(count) == shown
