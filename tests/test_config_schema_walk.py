@@ -28,3 +28,9 @@ def test_a_path_through_a_union_of_plain_types_ends_unknown() -> None:
     clean, tp = walk_schema(Scenario, ["workload", 0, "source_port", "x"])
     assert clean == ("workload", 0, "source_port", "x") and tp is None
     assert walk_schema(Scenario, ["workload", 0, "source_port"])[1] is not None
+
+
+def test_an_index_only_walks_into_a_list_and_a_name_only_into_a_model() -> None:
+    assert walk_schema(Scenario, ["workload", "name"])[1] is None  # a name on the list itself
+    assert walk_schema(Scenario, ["node", 0])[1] is None  # an index on a section
+    assert walk_schema(Scenario, ["workload", 0, "name"])[1] is str
