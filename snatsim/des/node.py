@@ -45,9 +45,7 @@ from snatsim.kernel.client_port import PortExhaustedError
 from snatsim.kernel.confirm import ConfirmOutcome, confirm
 from snatsim.kernel.conntrack import TCP, Entry, TcpState
 from snatsim.kernel.nat import NatOutcome, NatResult
-from snatsim.kernel.tuples import PORTS, ConnTuple
-
-_new = tuple.__new__  # fast ConnTuple construction (see snatsim.kernel.tuples)
+from snatsim.kernel.tuples import PORTS, conn_tuple
 
 # members as plain module constants: ``TcpState.X`` costs a Python-level lookup on 3.11
 _ESTABLISHED, _TIME_WAIT, _CLOSE = TcpState.ESTABLISHED, TcpState.TIME_WAIT, TcpState.CLOSE
@@ -124,7 +122,7 @@ class Node:
                 self._log(now, conn, "local-error")
             self.rec.finish(conn, now)
             return
-        conn.orig = orig = _new(ConnTuple, (w.proto, pod.ip, PORTS[port], dst.ip, dst.port))
+        conn.orig = orig = conn_tuple((w.proto, pod.ip, PORTS[port], dst.ip, dst.port))
         conn.isn = s.isn(orig, now)
         self.rec.started(conn)
         if w.proto == TCP:

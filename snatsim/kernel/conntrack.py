@@ -25,9 +25,7 @@ from math import ceil as _ceil
 
 from snatsim.kernel.freeport import PortIndex, Prefix
 from snatsim.kernel.timeouts import TcpTimeouts, UdpTimeouts
-from snatsim.kernel.tuples import ConnTuple, Proto
-
-_new = tuple.__new__  # fast ConnTuple construction (see snatsim.kernel.tuples)
+from snatsim.kernel.tuples import ConnTuple, Proto, conn_tuple
 
 TCP = int(Proto.TCP)
 UDP = int(Proto.UDP)
@@ -86,7 +84,7 @@ class Entry:
 
     def __init__(self, orig: ConnTuple, seq_end: int = 0) -> None:
         self.orig = orig
-        self.reply = _new(ConnTuple, (orig[0], orig[3], orig[4], orig[1], orig[2]))
+        self.reply = conn_tuple((orig[0], orig[3], orig[4], orig[1], orig[2]))
         self.state = _SYN_SENT if orig[0] == TCP else _NONE
         self.expires_s = 0.0
         self.gc_at = -1  # the GC wheel slot holding this entry's earliest record (see gc)

@@ -23,11 +23,9 @@ from snatsim.kernel.conntrack import (
 from snatsim.kernel.eras import NatEra
 from snatsim.kernel.freeport import skip_busy
 from snatsim.kernel.hashing import jhash2, keyed_hash32
-from snatsim.kernel.tuples import PORTS, ConnTuple, ip_to_int
+from snatsim.kernel.tuples import PORTS, ConnTuple, conn_tuple, ip_to_int
 from snatsim.kernel.window import port_window
 from snatsim.rng import Draws
-
-_new = tuple.__new__  # fast ConnTuple construction (see snatsim.kernel.tuples)
 
 NF_NAT_MAX_ATTEMPTS = 128
 EVICT_THRESHOLD = 32
@@ -201,7 +199,7 @@ class SnatAllocator:
                         break
         # step 2: the NAT address
         ip = self.pick_ip(orig)
-        cand = _new(ConnTuple, (proto, ip, src_port, dst_ip, dst_port))
+        cand = conn_tuple((proto, ip, src_port, dst_ip, dst_port))
         # step 3: port preservation
         if self._preserve:
             ports = rng.ports
@@ -214,7 +212,7 @@ class SnatAllocator:
                     if not table.used(cand, ct, now_s):
                         return NatResult(cand, _PORT_KEPT)
             else:
-                reply = _new(ConnTuple, (proto, dst_ip, dst_port, ip, src_port))
+                reply = conn_tuple((proto, dst_ip, dst_port, ip, src_port))
                 held = table.raw_lookup(reply)
                 if held is None or not table.entry_taken(held, ct, now_s):
                     result = NatResult(cand, _PORT_KEPT)
@@ -290,9 +288,9 @@ class SnatAllocator:
             break
         if not rng.random_any:
             self.rover[cand.proto] = off
-        t = _new(ConnTuple, (proto, src_ip, port, dst_ip, dst_port))
+        t = conn_tuple((proto, src_ip, port, dst_ip, dst_port))
         result = NatResult(t, _SEARCHED, probes=probes, busy_probes=busy, rounds=1)
-        result.reply = _new(ConnTuple, (proto, dst_ip, dst_port, src_ip, port))
+        result.reply = conn_tuple((proto, dst_ip, dst_port, src_ip, port))
         # the size-th probe is returned unchecked: busy when the window is full
         if probes == size and table.find(result.reply, now_s) is not None:
             result.outcome = _GAVE_UP
@@ -327,7 +325,7 @@ class SnatAllocator:
                 held = holder(key)
                 if held is not None:
                     if harder and attempts - i <= EVICT_THRESHOLD:
-                        reply = _new(ConnTuple, key)
+                        reply = conn_tuple(key)
                         in_use = self._used_or_evict(reply, ct, table, now_s, result)
                     else:
                         in_use = taken(held, ct, now_s)
@@ -341,8 +339,8 @@ class SnatAllocator:
                     attempts //= 2
                     continue
                 result.outcome = _GAVE_UP  # keeps the last (busy) candidate
-            result.tuple = _new(ConnTuple, (proto, src_ip, port, dst_ip, dst_port))
-            result.reply = _new(ConnTuple, (proto, dst_ip, dst_port, src_ip, port))
+            result.tuple = conn_tuple((proto, src_ip, port, dst_ip, dst_port))
+            result.reply = conn_tuple((proto, dst_ip, dst_port, src_ip, port))
             result.probes, result.busy_probes = probes, busy
             return result
 

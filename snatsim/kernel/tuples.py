@@ -6,7 +6,9 @@ fast as a tuple (the conntrack table is a dict keyed by tuples). IPs are dotted-
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import IntEnum
+from functools import partial
 from typing import NamedTuple
 
 
@@ -19,8 +21,6 @@ class Proto(IntEnum):
     def __str__(self) -> str:
         return self.name.lower()
 
-
-_new = tuple.__new__  # builds a ConnTuple without the NamedTuple constructor's Python-level call
 
 PORTS: tuple[int, ...] = tuple(range(65536))
 """Interned port numbers: ``PORTS[p]`` is one shared int object per port, so a table of tuples
@@ -38,15 +38,11 @@ class ConnTuple(NamedTuple):
 
     def inverted(self) -> ConnTuple:
         """The tuple of a packet travelling the other way (what a reply looks like)."""
-        return _new(ConnTuple, (self[0], self[3], self[4], self[1], self[2]))
+        return conn_tuple((self[0], self[3], self[4], self[1], self[2]))
 
     def with_source(self, ip: str, port: int) -> ConnTuple:
         """This tuple with its source rewritten to ``ip:port`` (the SNAT candidate)."""
-        return _new(ConnTuple, (self[0], ip, port, self[3], self[4]))
-
-    def reply_with_source(self, ip: str, port: int) -> ConnTuple:
-        """``with_source(ip, port).inverted()`` in one step (the NAT search's hot path)."""
-        return _new(ConnTuple, (self[0], self[3], self[4], ip, port))
+        return conn_tuple((self[0], ip, port, self[3], self[4]))
 
     def __str__(self) -> str:
         proto = Proto(self.proto).name.lower() if self.proto in (6, 17) else str(self.proto)
@@ -65,3 +61,9 @@ def ip_to_int(ip: str) -> int:
             raise ValueError(f"not an IPv4 address: {ip!r}")
         value = (value << 8) | octet
     return value
+
+
+conn_tuple: Callable[[tuple[int, str, int, str, int]], ConnTuple] = partial(tuple.__new__, ConnTuple)
+"""``conn_tuple((proto, src_ip, src_port, dst_ip, dst_port))`` equals ``ConnTuple(proto, ...)``
+without the NamedTuple constructor's Python-level ``__new__``: the one speed idiom the kernel
+layer and the node share for building tuples on the hot path."""
