@@ -316,7 +316,7 @@ def render(result: SimulationResult, con: Console) -> None:
     dt = Table(
         title=f"delayed {terms['noun']} ({terms['never']} count at every threshold)",
         title_justify="left", caption=f"the interval assumes independent {terms['noun']}; "
-        "aligned tickers are not: compare seeds (snatsim.replicate)", caption_justify="left",
+        "aligned tickers are not: --replicates N gives an interval from the spread", caption_justify="left",
     )
     dt.add_column("took", justify="left")
     dt.add_column("share", justify="right")
