@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from snatsim.config import Scenario
 from snatsim.config_limits import show_count
 from snatsim.distributions import as_distribution
+from snatsim.kernel.client_port import default_port_range
 from snatsim.kernel.eras import NatEra
 from snatsim.kernel.window import parse_port_range, port_window
 
@@ -47,6 +48,7 @@ def window_loads(scenario: Scenario) -> list[WindowLoad]:
     ips = nat.to_source if nat.target == "snat" and nat.to_source else (scenario.node.ip,)
     to_ports = parse_port_range(nat.to_ports) if nat.to_ports else None
     ct = scenario.conntrack
+    ephemeral_lo = default_port_range(scenario.kernel.profile().client_era)[0]  # pods' ports
     loads: list[WindowLoad] = []
     for index, wl in enumerate(scenario.workload):
         rate = wl.mean_rate_per_s()
@@ -60,7 +62,7 @@ def window_loads(scenario: Scenario) -> list[WindowLoad]:
                 tail_s, what = ct.tcp_timeout_close_s, "CLOSE"
         else:
             open_s, tail_s, what = 0.0, ct.udp_timeout_stream_s, "UDP stream timeout"
-        pod_port = wl.source_port if isinstance(wl.source_port, int) else 32768
+        pod_port = wl.source_port if isinstance(wl.source_port, int) else ephemeral_lo
         window = port_window(pod_port, to_ports)[1]
         total_weight = sum(d.weight for d in wl.destinations)
         for dst in wl.destinations:
