@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from snatsim.cli._common import console, print_json
-
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -28,7 +26,7 @@ def run_replicates(
     json_: bool,
 ) -> None:
     """Run the replicates with a progress display, print them, write ``out`` if asked."""
-    from snatsim.cli.run import write_atomically
+    from snatsim.cli.run import report
     from snatsim.replicates import replicate
 
     with display:
@@ -36,14 +34,7 @@ def run_replicates(
             scenario, replicates, workers=workers,
             progress=lambda done, _total: display.update(done),
         )
-    if json_:
-        print_json(reps.summary())
-    else:
-        render_replicates(reps, console())
-    if out is not None:
-        write_atomically(lambda: reps.write(out, force=force), out)
-        if not json_:
-            console().print(f"results written to [bold]{out}[/bold]")
+    report(reps, render_replicates, json_=json_, out=out, force=force)
 
 
 def _pct(x: float | None) -> str:

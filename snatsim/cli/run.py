@@ -140,14 +140,8 @@ def run(
         return
     with stopped_cleanly(out, trace), display:
         result = simulate(scenario, trace=trace, progress=display.run_callback(), rows=keep_rows)
-    if json_:
-        print_json(result.summary())
-    else:
-        render(result, console())
+    report(result, render, json_=json_, out=out, force=force)
     if out is not None:
-        write_atomically(lambda: result.write(out, force=force), out)
-        if not json_:
-            console().print(f"results written to [bold]{out}[/bold]")
         note = result.rows_note()
         if note is not None:
             console(stderr=True).print(f"note: {note}")
@@ -168,15 +162,28 @@ def stopped_cleanly(out: Path | None, trace: Path | None) -> Iterator[None]:
         raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
-def write_atomically(write: Callable[[], object], out: Path) -> None:
-    """Run ``write``; a filesystem error (the place changed during the run) becomes one line."""
+def report(result: Any, render_tables: Callable[[Any, Console], None], *, json_: bool,
+           out: Path | None, force: bool) -> None:
+    """Print a run's (or replicate set's) summary as JSON or tables, then write it to ``out``.
+
+    A filesystem error while writing (the place changed during the run) becomes one line; the
+    summary has been printed by then, so nothing simulated is lost.
+    """
+    if json_:
+        print_json(result.summary())
+    else:
+        render_tables(result, console())
+    if out is None:
+        return
     try:
-        write()
+        result.write(out, force=force)
     except OSError as exc:
         raise ConfigError(
             "--out", f"could not write {str(out)!r}: {exc.strerror or exc}; nothing was written "
             "there (the summary is above): check the place and run again"
         ) from None
+    if not json_:
+        console().print(f"results written to [bold]{out}[/bold]")
 
 
 def _rows_option(rows: str | None, out: Path | None) -> bool | int | str:
