@@ -30,3 +30,15 @@ def test_each_row_names_its_protocol_nat_outcome_and_packets() -> None:
     assert refused.nat_outcome is None and refused.nat_port is None
     assert (lookup.protocol, lookup.destination, lookup.outcome) == ("udp", DNS, "established")
     assert (lookup.nat_outcome, lookup.syns) == ("port-kept", 1)
+
+
+def test_lost_counts_every_dropped_packet_of_a_connection() -> None:
+    """A 1-port window held until ~1.9 s (RST, then a 0.1 s CLOSE state): the victim's SYNs at
+    0.5 s and 1.5 s are both dropped, the third gets through."""
+    holder = once("holder", hold_s=1.9, close="rst")
+    victim = once("victim", at_s=0.5, hold_s=0.1)
+    result, _ = run(scenario(holder, victim, kernel="6.6", cpus=1, duration_s=4.0,
+                             nat={"to_ports": "20000"}, conntrack={"tcp_timeout_close_s": 0.1}))
+    rows = {r.id: r for r in result.rows}
+    assert (rows[2].lost, rows[2].syns, rows[2].outcome) == (2, 3, "established")
+    assert rows[2].first_drop_cause == "exhaustion"
