@@ -56,6 +56,11 @@ class Connection:
         self.measured = measured
         self.on_done = on_done
 
+    @property
+    def preserved(self) -> bool:
+        """Did SNAT keep the pod's own source port (spec §4.4 port preservation)?"""
+        return self.nat_port is not None and self.nat_port == self.orig.src_port
+
 
 class Packet:
     """A packet between the NAT hook and confirm on one CPU."""
@@ -143,8 +148,7 @@ class Recorder:
     def _record(self, c: Connection) -> None:
         """Stream a measured connection into the stats; keep its row if the cap allows."""
         assert c.outcome is not None
-        self.stats.add(c.wl.name, c.outcome, c.latency_s, c.lost, c.nat_port,
-                       c.nat_port is not None and c.nat_port == c.orig[2])
+        self.stats.add(c.wl.name, c.outcome, c.latency_s, c.lost, c.nat_port, c.preserved)
         cap = self.rows_cap
         if cap is None or len(self.rows) < cap:
             self.rows.append(self._row(c))
@@ -159,6 +163,6 @@ class Recorder:
         return ConnectionRow(
             c.id, c.wl.name, c.pod, c.dst.address, "tcp" if tcp else "udp", c.t0, c.t_end,
             o.src_port, c.nat_port, None if c.nat_outcome is None else str(c.nat_outcome),
-            c.nat_port is not None and c.nat_port == o.src_port, c.syns if tcp else c.tries,
+            c.preserved, c.syns if tcp else c.tries,
             c.lost, c.outcome, c.latency_s, c.first_cause,
         )
