@@ -41,6 +41,7 @@ __all__ = [
     "check_outputs",
     "check_trace_file",
     "partial_file",
+    "write_folder",
 ]
 
 PARTIAL_SUFFIX = ".partial"
@@ -318,6 +319,16 @@ def atomic_folder(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def write_folder(target: str | Path, files: dict[str, str], *, force: bool = False) -> list[Path]:
+    """Write ``files`` (relative name -> UTF-8 text; names may hold sub-folders) as the folder
+    ``target`` through :func:`atomic_folder`, and return the paths they will have there."""
+    with atomic_folder(target, force=force) as staging:
+        for name, text in files.items():
+            (staging / name).parent.mkdir(parents=True, exist_ok=True)
+            (staging / name).write_text(text, encoding="utf-8")
+    return [Path(target) / name for name in files]
 
 
 @contextmanager

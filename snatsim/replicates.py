@@ -99,7 +99,7 @@ class ReplicateSet:
         summary as ``replicates/NNN.json``, as one folder that appears complete or not at all
         (:func:`snatsim.output.atomic_folder`; an existing run is replaced only with ``force``).
         """
-        from snatsim.output import atomic_folder
+        from snatsim.output import write_folder
 
         files = {
             "summary.json": json.dumps(self.summary(), indent=2),
@@ -107,11 +107,7 @@ class ReplicateSet:
         }
         for i, summary in enumerate(self.summaries):
             files[f"replicates/{i:03d}.json"] = json.dumps(summary, indent=2)
-        with atomic_folder(out_dir, force=force) as staging:
-            (staging / "replicates").mkdir()
-            for name, text in files.items():
-                (staging / name).write_text(text, encoding="utf-8")
-        return [Path(out_dir) / name for name in files]
+        return write_folder(out_dir, files, force=force)
 
 
 def replicate(

@@ -138,7 +138,7 @@ def simulate(
             from snatsim.output import partial_file
 
             trace = stack.enter_context(partial_file(trace))
-        callback = None if progress is True or progress is False else progress
+        callback = progress if callable(progress) else None
         if progress is True:
             from snatsim.progress import ProgressDisplay
 
@@ -340,18 +340,14 @@ class SimulationResult(RunData):
         existing run folder is replaced only with ``force``, in one step. connections.csv is
         skipped when the run kept no rows (:meth:`rows_note` says so).
         """
-        from snatsim.output import atomic_folder
+        from snatsim.output import write_folder
 
         files = {"summary.json": self.to_json(indent=2)}
         if self.rows_cap != 0:
             files["connections.csv"] = _rows_frame(self.rows).to_csv(index=False)
         files["timeseries.csv"] = self.timeseries().to_csv()
         files["scenario.toml"] = self.scenario.to_toml()
-        with atomic_folder(out_dir, force=force) as staging:
-            for name, text in files.items():
-                (staging / name).write_text(text, encoding="utf-8")
-        out = Path(out_dir)
-        return [out / name for name in files]
+        return write_folder(out_dir, files, force=force)
 
 
 def _rows_frame(rows: list[ConnectionRow]) -> pd.DataFrame:
