@@ -37,6 +37,8 @@ __all__ = [
     "RUN_MARKER",
     "OutputPathError",
     "atomic_folder",
+    "atomic_write_bytes",
+    "check_file_target",
     "check_out_dir",
     "check_outputs",
     "check_trace_file",
@@ -196,24 +198,46 @@ def check_trace_file(
             flag, f"{str(trace)!r} is the scenario file being run; write the trace to another "
             "file, e.g. trace.jsonl"
         )
-    if path.is_dir():
-        raise OutputPathError(
-            flag, f"{str(trace)!r} is a folder; give a file path such as "
-            f"{str(Path(trace) / 'trace.jsonl')!r}"
-        )
-    if path.exists() and not path.is_file():
-        raise OutputPathError(
-            flag, f"{str(trace)!r} is not a regular file (a device, pipe or socket), and the "
-            "trace replaces its file when the run ends; choose a file path"
-        )
-    if path.exists() and not force:
-        raise OutputPathError(
-            flag, f"{str(trace)!r} exists; pass {_force_hint(flag)} to replace it "
-            "or choose a new file"
-        )
+    _check_replaceable_file(path, str(trace), force=force, flag=flag, example="trace.jsonl",
+                            when="the trace replaces its file when the run ends")
     partial = path.with_name(path.name + PARTIAL_SUFFIX)
     if partial.is_dir():
         raise OutputPathError(flag, f"{str(partial)!r} is a folder; remove it or choose a new file")
+    _check_writable_parent(path, flag)
+    return path
+
+
+def _check_replaceable_file(
+    path: Path, given: str, *, force: bool, flag: str, example: str, when: str
+) -> None:
+    """``path`` is no folder and no device, and exists only when ``force`` allows replacing it."""
+    if path.is_dir():
+        raise OutputPathError(
+            flag, f"{given!r} is a folder; give a file path such as {str(Path(given) / example)!r}"
+        )
+    if path.exists() and not path.is_file():
+        raise OutputPathError(
+            flag, f"{given!r} is not a regular file (a device, pipe or socket), and {when}; "
+            "choose a file path"
+        )
+    if path.exists() and not force:
+        raise OutputPathError(
+            flag, f"{given!r} exists; pass {_force_hint(flag)} to replace it or choose a new file"
+        )
+
+
+def check_file_target(
+    target: str | Path, *, force: bool, flag: str, example: str, when: str
+) -> Path:
+    """Check a file a command will write (a figure), before anything is drawn; return it absolute.
+
+    The same problems as :func:`check_trace_file` (a folder, a device, an existing file without
+    ``force``, an unwritable place, a name the filesystem refuses) raise :class:`OutputPathError`;
+    ``example`` is a file name to suggest under a folder, ``when`` says when the file is replaced.
+    """
+    path = _absolute(Path(target))
+    _check_name(path, flag)
+    _check_replaceable_file(path, str(target), force=force, flag=flag, example=example, when=when)
     _check_writable_parent(path, flag)
     return path
 
@@ -329,6 +353,27 @@ def write_folder(target: str | Path, files: dict[str, str], *, force: bool = Fal
             (staging / name).parent.mkdir(parents=True, exist_ok=True)
             (staging / name).write_text(text, encoding="utf-8")
     return [Path(target) / name for name in files]
+
+
+def atomic_write_bytes(target: str | Path, data: bytes) -> Path:
+    """Write ``data`` as the file ``target`` in one rename: into a hidden temporary file beside it
+    (created with its missing parent folders; mode from the umask), fsynced, then renamed over
+    ``target``. A crash leaves ``target`` as it was (at worst a hidden ``.NAME.tmp-*`` beside it)."""
+    final = _absolute(Path(target))
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f".{final.name[:64]}.tmp-{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_path(final.parent)
+    return final
 
 
 @contextmanager

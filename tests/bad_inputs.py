@@ -288,4 +288,60 @@ PATHS = [
            "--trace"),
 ]
 
-CORPUS: list[BadInput] = [*FILES, *VALUES, *KERNELS, *FLAGS, *PATHS]
+# ------------------------------------------------------------------------------- snatsim plot
+SERIES_HEADER = "second,new_connections,syn_drops,query_drops,conntrack_entries,max_ports_in_use\n"
+
+
+def _fake_run(rows: bool = False, series: str = SERIES_HEADER + "0,1,0,0,1,1\n",
+              replicates: bool = False) -> Callable[[Path], None]:
+    """A folder shaped like ``snatsim run --out run`` wrote it (``tmp/run``)."""
+
+    def make(tmp: Path) -> None:
+        _write("run/summary.json", "{}")(tmp)
+        _write("run/scenario.toml", BASE)(tmp)
+        if series:
+            _write("run/timeseries.csv", series)(tmp)
+        if rows:
+            _write("run/connections.csv", "id,latency_s\n")(tmp)
+        if replicates:
+            _write("run/replicates/000.json", "{}")(tmp)
+
+    return make
+
+
+def _plot(name: str, argv: tuple[str, ...], *expect: str,
+          prepare: Callable[[Path], None] | None = None, sub: bool = False) -> BadInput:
+    return BadInput(name, expect, argv=("plot", *argv), prepare=prepare, subprocess=sub)
+
+
+FIG = ("-o", "{tmp}/fig.png")
+PLOT = [
+    _plot("plot: not a run folder", ("{tmp}", *FIG), "RUN_DIR", "not a run folder", sub=True),
+    _plot("plot: missing folder", ("{tmp}/nope", *FIG), "RUN_DIR", "does not exist"),
+    _plot("plot: a file", ("{config}", *FIG), "RUN_DIR", "is a file"),
+    _plot("plot: unknown kind", ("{tmp}/run", *FIG, "--kind", "histogram"), "--kind",
+          "'histogram'", "latency-cdf, occupancy, timeline", prepare=_fake_run(), sub=True),
+    _plot("plot: bad extension", ("{tmp}/run", "-o", "{tmp}/fig.jpg"), "--out", "'.jpg'",
+          ".png, .svg or .pdf", prepare=_fake_run(), sub=True),
+    _plot("plot: no extension", ("{tmp}/run", "-o", "{tmp}/fig"), "--out", "no extension",
+          prepare=_fake_run()),
+    _plot("plot: -o exists", ("{tmp}/run", "-o", "{tmp}/old.png"), "--out", "--force",
+          prepare=lambda tmp: (_fake_run()(tmp), _write("old.png")(tmp))),
+    _plot("plot: -o is a folder", ("{tmp}/run", "-o", "{tmp}/figs.png"), "--out", "is a folder",
+          prepare=lambda tmp: (_fake_run()(tmp), _mkdir("figs.png")(tmp))),
+    _plot("plot: -o read-only", ("{tmp}/run", "-o", "/sys/snatsim.png"), "--out", "cannot write",
+          prepare=_fake_run()),
+    _plot("plot: -o under a file", ("{tmp}/run", "-o", "{config}/fig.png"), "--out", "is a file",
+          prepare=_fake_run()),
+    _plot("plot: -o missing", ("{tmp}/run",), "--out", "--help", prepare=_fake_run()),
+    _plot("plot: run kept no rows", ("{tmp}/run", *FIG), "connections.csv", "--rows all",
+          prepare=_fake_run(), sub=True),
+    _plot("plot: replicates folder", ("{tmp}/run", *FIG), "RUN_DIR", "--replicates",
+          prepare=_fake_run(series="", replicates=True)),
+    _plot("plot: series without columns", ("{tmp}/run", *FIG, "--kind", "timeline"),
+          "timeseries.csv", "lacks", prepare=_fake_run(series="second,x\n0,1\n")),
+    _plot("plot: series not CSV", ("{tmp}/run", *FIG, "--kind", "occupancy"),
+          "timeseries.csv", "cannot be read", prepare=_fake_run(series="\x00\x01\n\"")),
+]
+
+CORPUS: list[BadInput] = [*FILES, *VALUES, *KERNELS, *FLAGS, *PATHS, *PLOT]

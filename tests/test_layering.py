@@ -83,3 +83,11 @@ def test_import_cli_defers_heavy_imports(module: str) -> None:
     """Commands import numpy/simpy/pandas/... inside their functions, so ``--version`` is fast."""
     loaded = loaded_after(module)
     assert loaded & {"numpy", "scipy", "simpy", "pandas", "matplotlib"} == set()
+
+
+def test_plotting_imports_no_engine_and_no_cli() -> None:
+    """``snatsim.plotting`` draws results; it never runs a simulation nor needs the CLI."""
+    loaded = loaded_after("snatsim.plotting", "snatsim.plotting.run_figures",
+                          "snatsim.plotting.run_source")
+    assert "matplotlib" in loaded
+    assert loaded & {"simpy", "typer"} == set()
