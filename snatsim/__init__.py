@@ -19,6 +19,8 @@ _LAZY = {
     "SimulationResult": "snatsim.results",
     "replicate": "snatsim.replicates",
     "ReplicateSet": "snatsim.replicates",
+    "estimate": "snatsim.estimates",
+    "EstimateResult": "snatsim.estimates",
     "resolve_profile": "snatsim.kernel.profiles",
     "KernelProfile": "snatsim.kernel.profiles",
     "make_rng": "snatsim.rng",

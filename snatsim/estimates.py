@@ -1,0 +1,302 @@
+"""``snatsim.estimate``: the vectorized Monte Carlo engine's answer for a scenario, with intervals.
+
+The engine (:mod:`snatsim.mc`) samples new flows at steady state and gives per-SYN drop odds by
+cause; :mod:`snatsim.mc.figures` turns them into expected counts over the scenario's measured
+window. :meth:`EstimateResult.summary` has the keys of
+:meth:`snatsim.results.SimulationResult.summary` (counts are expected values, floats), plus
+``method``, ``trials``, ``allocations``, ``ci95`` (95 % intervals of the main figures) and
+``rel_error``. Intervals come from the spread between :data:`GROUPS` interleaved groups of blocks
+(batch means, Student t); a figure with no event in any trial gets a rule-of-three upper bound.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from snatsim.config import Scenario, load_scenario
+from snatsim.errors import ConfigError
+from snatsim.mc.engine import Tallies, run
+from snatsim.mc.figures import CAUSE_KEYS, DestinationOdds, mixture, syn_counts, weighted_quantiles
+from snatsim.mc.steady import SteadyPlan, plan
+from snatsim.rng import SeedLike
+
+DEFAULT_TRIALS = 1 << 20
+MAX_TRIALS = 1 << 24  # the cap of rel_error sampling when trials is not given
+FIRST_TRIALS = 1 << 18  # rel_error sampling starts here and doubles
+GROUPS = 16
+PERCENTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99, "p999": 0.999}
+THRESHOLDS_S = (1.0, 2.0, 3.0)
+# Student t 97.5 % quantiles by degrees of freedom (GROUPS - 1 at most; no scipy import needed)
+T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+        2.160, 2.145, 2.131)
+
+
+def _seed(rng: SeedLike, scenario: Scenario) -> tuple[int | None, np.random.SeedSequence]:
+    if rng is None:
+        rng = scenario.simulation.seed
+    if isinstance(rng, np.random.Generator):
+        return None, np.random.SeedSequence(int(rng.integers(0, 2**63)))
+    if isinstance(rng, np.random.SeedSequence):
+        return None, rng
+    return rng, np.random.SeedSequence(rng)
+
+
+def _check_args(trials: int | None, rel_error: float | None) -> None:
+    if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int)
+                               or trials < 1):
+        raise ConfigError("trials", f"trials={trials!r}: give a whole number of trials >= 1 "
+                          f"(e.g. {DEFAULT_TRIALS:,})")
+    if rel_error is not None and (isinstance(rel_error, bool)
+                                  or not isinstance(rel_error, int | float)
+                                  or not 0 < rel_error < 1):
+        raise ConfigError("rel_error", f"rel_error={rel_error!r}: give the wanted relative "
+                          "half-width of the 95 % interval, between 0 and 1 (e.g. 0.05)")
+
+
+def estimate(scenario: Scenario | str | Path, *, rng: SeedLike = None, trials: int | None = None,
+             rel_error: float | None = None,
+             progress: Callable[[int, int], None] | None = None) -> EstimateResult:
+    """Estimate ``scenario``'s figures with the Monte Carlo engine (no event simulation).
+
+    Parameters
+    ----------
+    scenario:
+        A validated scenario or the path of a TOML file.
+    rng:
+        Seed (int), SeedSequence or Generator; ``None`` uses ``simulation.seed``. Same scenario +
+        seed + trials => identical estimate.
+    trials:
+        Trials (new flows) to sample, rounded to whole blocks per destination; the cap of
+        ``rel_error`` sampling when both are given. Default :data:`DEFAULT_TRIALS`.
+    rel_error:
+        Sample (doubling from :data:`FIRST_TRIALS`) until the 95 % interval of the >= 1 s delayed
+        fraction is within ``rel_error`` of it, or the cap is hit; ``summary()["rel_error"]``
+        says which.
+    progress:
+        Called as ``progress(trials_done, trials_planned)`` after each chunk.
+
+    Raises
+    ------
+    ConfigError
+        For what the engine cannot represent (the message names the field), and for bad
+        ``trials`` / ``rel_error``.
+    """
+    _check_args(trials, rel_error)
+    if isinstance(scenario, str | Path):
+        scenario = load_scenario(scenario)
+    steady = plan(scenario)
+    seed, root = _seed(rng, scenario)
+    if rel_error is None:
+        target = trials or DEFAULT_TRIALS
+        tallies = run(steady, root, target, progress=_bind(progress, target))
+        return EstimateResult(scenario, steady, tallies, seed, root)
+    cap = trials or MAX_TRIALS
+    tallies = run(steady, root, min(FIRST_TRIALS, cap), progress=_bind(progress, cap))
+    while True:
+        result = EstimateResult(scenario, steady, tallies, seed, root, rel_error_target=rel_error)
+        if result.rel_error_reached() or tallies.trials >= cap:
+            return result
+        more = run(steady, root, min(tallies.trials, cap - tallies.trials),
+                   first_block=len(tallies.sums[0]), progress=_bind(progress, cap,
+                                                                   tallies.trials))
+        tallies = Tallies(tuple(np.vstack([a, b]) for a, b in zip(tallies.sums, more.sums,
+                                                                     strict=True)),
+                          tallies.allocations + more.allocations)
+
+
+def _bind(progress: Callable[[int, int], None] | None, planned: int,
+          before: int = 0) -> Callable[[int], None] | None:
+    if progress is None:
+        return None
+    return lambda done: progress(before + done, planned)
+
+
+@dataclass
+class EstimateResult:
+    """The Monte Carlo estimate of a scenario (see :func:`estimate`)."""
+
+    scenario: Scenario
+    steady: SteadyPlan
+    tallies: Tallies
+    seed: int | None
+    seed_sequence: np.random.SeedSequence
+    rel_error_target: float | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)
+    _ci: dict[str, list[float]] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        from snatsim.results import provenance
+
+        self.provenance = provenance(self.scenario, self.seed, self.seed_sequence)
+
+    def __repr__(self) -> str:
+        f = _figures(self.steady, self.tallies.sums)
+        return (f"<EstimateResult: kernel {self.scenario.kernel.version}, trials "
+                f"{self.tallies.trials:,}, delayed >= 1 s {f['delayed']['ge_1s']:.3g}>")
+
+    def ci95(self) -> dict[str, list[float]]:
+        """95 % intervals of the per-connect figures (batch means over groups of blocks)."""
+        if self._ci is None:
+            self._ci = _intervals(self.steady, self.tallies)
+        return self._ci
+
+    def rel_error_reached(self) -> bool:
+        """Is the >= 1 s delayed fraction's interval within ``rel_error_target`` of it?"""
+        if self.rel_error_target is None:
+            return False
+        est = float(_figures(self.steady, self.tallies.sums)["delayed"]["ge_1s"])
+        lo, hi = self.ci95()["delayed_fraction_ge_1s"]
+        return bool(est > 0 and (hi - lo) / 2 <= self.rel_error_target * est)
+
+    def summary(self) -> dict[str, Any]:
+        """Plain-JSON summary: :meth:`SimulationResult.summary` keys, expected counts."""
+        return _summary(self)
+
+
+def _figures(steady: SteadyPlan, sums: tuple[np.ndarray, ...]) -> dict[str, Any]:
+    """Per-connect figures (probabilities, expected counts per connect) from block tallies."""
+    odds = [DestinationOdds.from_sums(s) for s in sums]
+    total_rate = sum(steady.workload_rates.values())
+    out: dict[str, Any] = {"per_workload": {}, "delayed": dict.fromkeys(
+        (f"ge_{t:g}s" for t in THRESHOLDS_S), 0.0)}
+    acc = dict.fromkeys(("established", "failed", "app_timeout", "syns", "dropped", "found",
+                         "kept", "evicted", "latency_sum"), 0.0)
+    causes = dict.fromkeys(CAUSE_KEYS, 0.0)
+    lat_values: list[float] = []
+    lat_weights: list[float] = []
+    for name, parts in steady.workload_destinations.items():
+        share_w = steady.workload_rates[name] / total_rate
+        timeout = steady.connect_timeout_s[name]
+        wl = dict.fromkeys(("established", "delayed_ge_1s", "lost_packets"), 0.0)
+        for k, p in parts:
+            o = odds[k] if k >= 0 else DestinationOdds(0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+            mix = mixture(o, steady, timeout)
+            counts = syn_counts(o, o.drop_probabilities(), steady, timeout)
+            w = share_w * p
+            est = sum(mix.established)
+            for t in THRESHOLDS_S:
+                out["delayed"][f"ge_{t:g}s"] += w * mix.delayed_fraction(t)
+            acc["established"] += w * est
+            acc["failed"] += w * mix.failed
+            acc["app_timeout"] += w * mix.app_timeout
+            acc["syns"] += w * counts.sent
+            acc["dropped"] += w * counts.dropped
+            acc["found"] += w * counts.sent * o.found
+            acc["kept"] += w * o.kept
+            acc["evicted"] += w * counts.sent * o.evicted
+            acc["latency_sum"] += w * sum(x * y for x, y in zip(mix.latencies_s,
+                                                              mix.established, strict=True))
+            for c in CAUSE_KEYS:
+                causes[c] += w * counts.causes[c]
+            wl["established"] += p * est
+            wl["delayed_ge_1s"] += p * mix.delayed_fraction(1.0)
+            wl["lost_packets"] += p * counts.dropped
+            lat_values.extend(mix.latencies_s)
+            lat_weights.extend(w * x for x in mix.established)
+        out["per_workload"][name] = wl
+    out.update(acc, causes=causes, latency=(np.array(lat_values), np.array(lat_weights)))
+    return out
+
+
+def _intervals(steady: SteadyPlan, tallies: Tallies) -> dict[str, list[float]]:
+    """95 % intervals from the spread of the figures over GROUPS interleaved block groups."""
+    blocks = min(len(s) for s in tallies.sums)
+    groups = min(GROUPS, blocks)
+    whole = _figures(steady, tallies.sums)
+    if groups < 2:
+        return {k: [v, math.inf] for k, v in _key_figures(whole).items()}
+    per_group = [_key_figures(_figures(steady, tuple(s[g::groups] for s in tallies.sums)))
+                 for g in range(groups)]
+    q = T975[groups - 2]
+    floor = _rule_of_three(tallies)
+    out = {}
+    for name, est in _key_figures(whole).items():
+        spread = np.array([f[name] for f in per_group])
+        half = q * float(spread.std(ddof=1)) / math.sqrt(groups)
+        out[name] = [max(0.0, est - half), est + max(half, floor if est == 0 else 0.0)]
+    return out
+
+
+def _key_figures(f: dict[str, Any]) -> dict[str, float]:
+    """The per-connect figures that get an interval."""
+    return {**{f"delayed_fraction_{k}": float(v) for k, v in f["delayed"].items()},
+            "syn_drop_probability": f["dropped"] / f["syns"],
+            **{f"{c}_drops_per_connect": float(f["causes"][c]) for c in CAUSE_KEYS}}
+
+
+def _rule_of_three(tallies: Tallies) -> float:
+    """Upper bound on a per-connect probability that no trial showed: 3 / trials."""
+    return 3.0 / max(tallies.trials, 1)
+
+
+def _summary(r: EstimateResult) -> dict[str, Any]:
+    from snatsim.analytic.window_load import window_warnings
+    from snatsim.results import CONNTRACK_KEYS
+
+    steady, sc = r.steady, r.scenario
+    f = _figures(steady, r.tallies.sums)
+    ci = r.ci95()
+    measured_s = steady.measured_s
+    attempted = sum(steady.workload_rates.values()) * measured_s
+    never = attempted * (f["failed"] + f["app_timeout"])
+    syns, dropped = attempted * f["syns"], attempted * f["dropped"]
+    era = steady.profile.confirm_era
+    conntrack = dict.fromkeys(CONNTRACK_KEYS, 0.0)
+    conntrack.update(found=attempted * f["found"], insert_failed=dropped,
+                     drop=dropped if era >= 1 else 0.0,
+                     insert=syns - dropped if era == 0 else 0.0)
+    causes = {c: attempted * f["causes"][c] for c in CAUSE_KEYS}
+    values, weights = f["latency"]
+    quantiles = weighted_quantiles(values, weights, list(PERCENTILES.values()))
+    established = attempted * f["established"]
+    delayed = f["delayed"]
+    reached = r.rel_error_reached()
+    return {
+        "method": "mc",
+        "trials": r.tallies.trials,
+        "allocations": r.tallies.allocations,
+        "kernel": steady.profile.to_dict(),
+        "window": {"duration_s": steady.duration_s, "warmup_s": steady.warmup_s,
+                   "measured_s": measured_s},
+        "conntrack": conntrack,
+        "connections": {"attempted": attempted, "established": established,
+                        "failed": attempted * f["failed"],
+                        "app_timeouts": attempted * f["app_timeout"], "local_errors": 0.0,
+                        "in_flight": 0.0},
+        "syn": {"sent": syns, "dropped": dropped},
+        "udp_queries": {"sent": 0.0, "dropped": 0.0, "lookups": 0.0, "answered": 0.0},
+        "connect_latency_s": {
+            "mean": f["latency_sum"] / f["established"] if f["established"] else None,
+            **dict(zip(PERCENTILES, quantiles, strict=True)),
+            # the longest latency expected at least once in the measured window
+            "max": float(values[expected].max()) if (expected := weights * attempted >= 1).any()
+            else quantiles[-1]},
+        "delayed_fraction": delayed,
+        "delayed_fraction_ci95": {k: ci[f"delayed_fraction_{k}"] for k in delayed},
+        "delayed_fraction_ci95_assumes": "batch means over groups of Monte Carlo blocks "
+        "(steady-state sampling; see docs/model.md 'Monte Carlo')",
+        "delayed_counts": {**{k: v * attempted for k, v in delayed.items()}, "of": attempted,
+                           "never_completed": never},
+        "insert_failed_causes": causes,
+        "drops": {**causes, "table_full": 0.0},
+        "ports": {"preserved_fraction": f["kept"],
+                  "max_in_use": {d.label: float(d.held(steady.duration_s))
+                                 for d in steady.destinations},
+                  "time_wait_evicted": attempted * f["evicted"]},
+        "per_workload": {
+            name: {"attempted": steady.workload_rates[name] * measured_s,
+                   **{k: v * steady.workload_rates[name] * measured_s for k, v in wl.items()}}
+            for name, wl in f["per_workload"].items()},
+        "ci95": ci,
+        "rel_error": {"target": r.rel_error_target, "reached": reached,
+                      "stopped_by": None if r.rel_error_target is None
+                      else "target" if reached else "trials cap"},
+        "warnings": [*sc.kernel.warnings(), *window_warnings(sc)],
+        "provenance": r.provenance,
+    }

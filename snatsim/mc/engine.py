@@ -1,0 +1,180 @@
+"""Trials of new flows at steady state: per-SYN drop at confirm by cause (spec §4, §5, §6, §16.1).
+
+A trial is one new flow's SYN (the *leader*) towards one destination of a
+:class:`~snatsim.mc.steady.SteadyPlan`, at a time drawn uniformly in the measured window:
+
+1. **Occupancy** (one per block of :data:`BLOCK_TRIALS` trials): ``m ~ Poisson(H(t))`` confirmed
+   entries (Little's law, :meth:`DestinationPlan.held`) at uniformly random window ports; on A3+
+   each closing one (TIME_WAIT/CLOSE share at ``t``) is evictable when the ISN test passes, a
+   coin flip for unrelated flows (spec §5.3).
+2. **Leader**: port preservation (spec §4.2 step 3) keeps the pod's port unless it is held
+   (probability :meth:`DestinationPlan.pod_port_held`); else the A2-A4 search
+   (:func:`snatsim.mc.alloc.search_rounds`, spec §4.4) on that occupancy. A search that gives
+   up keeps a busy port: dropped at confirm, cause *exhaustion* (*eviction* on A3+ when closing
+   entries were in the window, spec §16.1).
+3. **Race**, Rao-Blackwellized: the NATs on other CPUs inside the leader's NAT -> confirm window
+   form ``J ~ Poisson(mu)``, ``mu = rate on other CPUs × (delta_leader + E delta)`` (spec §3.2);
+   the trial samples ``J`` given ``J >= 1`` and weights it by ``P(J >= 1)``. Each partner keeps or
+   searches the same way; one that takes the leader's port clashes with it, and the leader is
+   the one dropped with probability 1/2 (the later confirm loses, spec §6.2): race cause.
+
+Determinism: block ``b`` of destination ``k`` draws from its own generator, seeded by
+``SeedSequence(root.entropy, spawn_key=root.spawn_key + (k, b))``, so a block's tally does not
+depend on how blocks are grouped into chunks (same seed, same estimate for any chunk size).
+Draw order inside a block: ``t`` (uniform), ``m`` (poisson), busy ports (``choice`` without
+replacement), A3+ ISN coins (``random(size)``), leader CPUs (``choice``), leader deltas
+(``Distribution.sample``), pod-port-held uniforms, pod ports (``integers``), search offsets
+(``integers`` u16, shape ``(B, rounds)``), overlap uniforms, then the partners' held uniforms,
+pod ports and offsets (shape ``(B, jmax[, rounds])``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from snatsim.kernel.eras import NatEra
+from snatsim.mc.alloc import max_rounds, search_rounds
+from snatsim.mc.steady import DestinationPlan, SteadyPlan, overlap_jmax
+
+BLOCK_TRIALS = 4096
+# columns of a block tally (sums over the block's trials)
+TALLY = ("trials", "race", "gave_up", "eviction", "found", "kept", "evicted", "weight")
+DELTA_SPAN = 20.0  # overlaps are sampled up to jmax for a delta of DELTA_SPAN × its mean
+
+
+@dataclass(frozen=True)
+class Tallies:
+    """Per block tallies of every destination: ``sums[k]`` has shape (blocks, len(TALLY));
+    ``allocations`` counts the NAT decisions sampled (leaders and partners)."""
+
+    sums: tuple[NDArray[np.float64], ...]
+    allocations: int
+
+    @property
+    def trials(self) -> int:
+        """Trials run over every destination."""
+        return int(sum(s[:, 0].sum() for s in self.sums))
+
+
+def block_seed(root: np.random.SeedSequence, dest: int, block: int) -> np.random.SeedSequence:
+    """The seed of block ``block`` of destination ``dest`` (independent of chunking)."""
+    return np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, dest, block))
+
+
+class DestinationSampler:
+    """Runs blocks of trials for one destination of a plan."""
+
+    def __init__(self, steady: SteadyPlan, index: int) -> None:
+        self.plan = steady
+        self.index = index
+        self.dest: DestinationPlan = steady.destinations[index]
+        era = steady.profile.nat_era
+        self.evicting = era >= NatEra.A3
+        self.rounds = max_rounds(self.dest.size)
+        rates = np.asarray(self.dest.rate_per_cpu, dtype=float)
+        total = rates.sum()
+        self.cpu_p = rates / total if total > 0 else np.full(rates.size, 1.0 / rates.size)
+        self.other_rate = total - rates  # same-destination NATs on the other CPUs, per CPU
+        self.delta_mean_s = steady.nat_to_confirm_us.mean * 1e-6
+        # J is capped at jmax: P(J > jmax | J >= 1) < 1e-12 for any delta below DELTA_SPAN means
+        mu_hi = float(self.other_rate.max()) * (DELTA_SPAN + 1.0) * self.delta_mean_s
+        self.jmax = overlap_jmax(mu_hi)
+
+    def block(self, rng: np.random.Generator, n: int = BLOCK_TRIALS) -> NDArray[np.float64]:
+        """Tally ``n`` trials drawn from ``rng`` (see the module docstring for the draw order)."""
+        d, p = self.dest, self.plan
+        t_s = rng.uniform(p.warmup_s, p.duration_s)
+        m = min(int(rng.poisson(float(d.held(t_s)))), d.size)
+        busy = np.zeros((1, d.size), dtype=bool)
+        busy[0, rng.choice(d.size, m, replace=False)] = True
+        evictable = None
+        if self.evicting:
+            coin = rng.random(d.size) < 0.5 * float(d.closing_share(t_s))
+            evictable = busy & coin
+        held_p = float(d.pod_port_held(d.held(t_s))) if d.preserve else 1.0
+        cpu = rng.choice(self.cpu_p.size, n, p=self.cpu_p)
+        delta_s = p.nat_to_confirm_us.sample(rng, n) * 1e-6
+        slot, searched, res_found, gave_up, evicted = self._take_ports(rng, busy, evictable,
+                                                                        held_p, (n,))
+        found = res_found + (searched & d.preserve)  # a held pod port: the used-check counts it
+        mu = self.other_rate[cpu] * (delta_s + self.delta_mean_s)
+        weight = -np.expm1(-mu)
+        lose = np.zeros(n)
+        u = rng.random(n)
+        if self.other_rate.max() > 0:
+            j = _overlap_given_one(mu, u, self.jmax)
+            p_slot, *_ = self._take_ports(rng, busy, evictable, held_p, (n, self.jmax))
+            clash = (p_slot == slot[:, None]) & (np.arange(self.jmax) < j[:, None])
+            lose = 1.0 - np.prod(1.0 - 0.5 * clash, axis=1)
+            lose[gave_up] = 0.0  # already lost to exhaustion
+        cause_evict = gave_up & self.evicting & bool(evictable is not None and
+                                                     d.closing_share(t_s) > 0)
+        return np.array([n, float(np.sum(weight * lose)), gave_up.sum(), cause_evict.sum(),
+                         found.sum(), (~searched).sum(), evicted.sum(), weight.sum()],
+                        dtype=float)
+
+    def _take_ports(self, rng: np.random.Generator, busy: NDArray[np.bool_],
+                    evictable: NDArray[np.bool_] | None, held_p: float, shape: tuple[int, ...]
+                    ) -> tuple[NDArray[np.int64], NDArray[np.bool_], NDArray[np.int32],
+                               NDArray[np.bool_], NDArray[np.bool_]]:
+        """Window slot each flow's NAT takes: the pod port kept, or the search's choice."""
+        d = self.dest
+        searched = rng.random(shape) < held_p
+        pod_slot = d.pod_lo - d.lo + d.pod_step * rng.integers(0, d.pod_choices, size=shape)
+        offsets = rng.integers(0, 1 << 16, size=(*shape, self.rounds), dtype=np.uint16)
+        res = search_rounds(busy, offsets, evictable=evictable)
+        slot = np.where(searched, res.slot.astype(np.int64), pod_slot)
+        gave_up = searched & res.gave_up
+        evicted = searched & ~res.gave_up & busy[0, res.slot]
+        found = np.where(searched, res.found, 0)
+        return slot, searched, found, gave_up, evicted
+
+
+def _overlap_given_one(mu: NDArray[np.float64], u: NDArray[np.float64],
+                       jmax: int) -> NDArray[np.int64]:
+    """Inverse-CDF draw of ``J ~ Poisson(mu)`` given ``J >= 1``, capped at ``jmax``."""
+    norm = -np.expm1(-mu)
+    safe = np.where(norm > 0, norm, 1.0)
+    term = mu * np.exp(-mu)
+    cum = np.zeros_like(mu)
+    j = np.ones(mu.shape, dtype=np.int64)
+    for k in range(1, jmax):
+        cum = cum + term / safe
+        j += (u >= cum) & (norm > 0)
+        term = term * mu / (k + 1)
+    return j
+
+
+def run(steady: SteadyPlan, root: np.random.SeedSequence, trials: int, *, first_block: int = 0,
+        chunk_trials: int = 1 << 16,
+        progress: Callable[[int], None] | None = None) -> Tallies:
+    """Run about ``trials`` trials, split over destinations by rate, in whole blocks.
+
+    Destination ``k`` runs blocks ``first_block ..`` (a later call with a larger ``first_block``
+    adds independent blocks: used by ``rel_error`` sampling). ``chunk_trials`` only sets how many
+    blocks are run between progress calls (memory is one block at a time); the tallies do not
+    depend on it. ``progress(trials_done)`` is called after each chunk.
+    """
+    total = sum(d.rate_per_s for d in steady.destinations)
+    per_chunk = max(1, chunk_trials // BLOCK_TRIALS)
+    sums, done, allocations = [], 0, 0
+    for k, d in enumerate(steady.destinations):
+        share = d.rate_per_s / total if total > 0 else 1.0 / len(steady.destinations)
+        blocks = max(1, round(trials * share / BLOCK_TRIALS))
+        sampler = DestinationSampler(steady, k)
+        rows = []
+        for b in range(first_block, first_block + blocks):
+            rows.append(sampler.block(np.random.default_rng(block_seed(root, k, b))))
+            if progress is not None and len(rows) % per_chunk == 0:
+                progress(done + len(rows) * BLOCK_TRIALS)
+        done += blocks * BLOCK_TRIALS
+        racing = sampler.other_rate.max() > 0
+        allocations += blocks * BLOCK_TRIALS * (1 + (sampler.jmax if racing else 0))
+        sums.append(np.array(rows, dtype=float).reshape(-1, len(TALLY)))
+    if progress is not None:
+        progress(done)
+    return Tallies(tuple(sums), allocations)

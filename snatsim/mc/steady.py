@@ -1,0 +1,267 @@
+"""The steady state the Monte Carlo engine samples from, derived from a :class:`Scenario`.
+
+For every (protocol, NAT IP, destination) the engine needs (spec §5.1: ports are unique per
+destination):
+
+* the rate of new flows (first SYNs) and how it splits over the CPUs that run NAT and confirm
+  (``node.steering``; spec §3.2, §16.5): only NATs on *other* CPUs can race a given one;
+* the confirmed entries holding window ports at a time ``t`` after the start (Little's law over
+  the connection's life plus its TIME_WAIT / CLOSE hold, spec §10; an M/G/inf occupancy that is
+  still filling while ``t`` is shorter than that life: ``rate × min(t, life)``);
+* the pod ports a ``connect()`` picks among (spec §8) and how likely the pod's port is already
+  held, so that port preservation (spec §4.2 step 3) fails and the search runs.
+
+Arrivals: ``poisson``; ``periodic`` with random phases (a superposition of many unaligned tickers
+is Poisson-like over a µs race window); ``closed-loop`` at ``clients / cycle`` with the DES's cycle
+(``requests × hold + think + rtt``). What the steady state cannot represent raises a
+:class:`~snatsim.errors.ConfigError` naming the field (see :func:`plan`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from snatsim.config import Scenario, WorkloadConfig
+from snatsim.distributions import Distribution, as_distribution
+from snatsim.errors import ConfigError
+from snatsim.kernel.client_port import default_port_range
+from snatsim.kernel.eras import ClientEra, NatEra
+from snatsim.kernel.profiles import KernelProfile
+from snatsim.kernel.tcp import SynSchedule, syn_schedule
+from snatsim.kernel.window import port_window
+
+MAX_OCCUPANCY = 0.9  # beyond this share of the window the steady state is refused (see plan())
+MAX_TABLE_SHARE = 0.9  # likewise for nf_conntrack_max (table-full drops are not sampled)
+
+
+@dataclass(frozen=True)
+class WorkloadFlows:
+    """One workload's part of a destination's flows: rate, life of an entry, app timeout."""
+
+    name: str
+    rate_per_s: float
+    live_s: float  # RTT + the connection's requests: the entry is ESTABLISHED
+    closing_s: float  # TIME_WAIT (close = "fin") or CLOSE ("rst") after it
+
+
+@dataclass(frozen=True)
+class DestinationPlan:
+    """What the engine samples for one (protocol, NAT IP, destination).
+
+    ``rate_per_cpu[x]`` is the rate of first SYNs towards it that NAT on CPU ``x``; ``lo, size``
+    the search window (spec §4.4); ``pod_lo, pod_step, pod_choices`` the pod ports a
+    ``connect()`` picks among (spec §8); ``preserve`` False for ``--random``/``--random-fully``
+    or pod ports outside ``--to-ports``.
+    """
+
+    label: str
+    flows: tuple[WorkloadFlows, ...]
+    rate_per_cpu: tuple[float, ...]
+    lo: int
+    size: int
+    pod_lo: int
+    pod_step: int
+    pod_choices: int
+    preserve: bool
+
+    @property
+    def rate_per_s(self) -> float:
+        """First SYNs per second towards the destination."""
+        return sum(self.rate_per_cpu)
+
+    def held(self, t_s: float | np.ndarray) -> np.ndarray:
+        """Mean confirmed entries at time ``t_s`` after the start (M/G/inf, fixed lives)."""
+        t = np.asarray(t_s, dtype=float)
+        return np.asarray(sum(f.rate_per_s * np.minimum(t, f.live_s + f.closing_s)
+                              for f in self.flows), dtype=float)
+
+    def closing_share(self, t_s: float | np.ndarray) -> np.ndarray:
+        """Share of the held entries that are closing (TIME_WAIT/CLOSE: evictable on A3+)."""
+        t = np.asarray(t_s, dtype=float)
+        closing = sum(f.rate_per_s * np.clip(t - f.live_s, 0.0, f.closing_s) for f in self.flows)
+        held = self.held(t)
+        return np.asarray(np.where(held > 0, closing / np.maximum(held, 1e-300), 0.0))
+
+    def pod_port_held(self, held: np.ndarray) -> np.ndarray:
+        """P(the pod's port is held towards the destination), so preservation fails.
+
+        Kept entries sit on the ``C`` pod-port candidates, searched ones anywhere in the ``S``-port
+        window (``C/S`` of them on candidates); with a share ``f`` searched, the candidates hold
+        ``(1 - f) H + f H C / S`` of the ``H`` entries, and ``f`` is that over ``C``: the fixed
+        point ``f = (H/C) / (1 + H/C - H/S)`` (ports scattered independently, spec §8 chooses
+        almost independently per pod; docs/model.md "Monte Carlo" says where it is off).
+        """
+        h_c, h_s = held / self.pod_choices, held / self.size
+        return np.asarray(np.clip(h_c / (1.0 + h_c - h_s), 0.0, 1.0))
+
+
+@dataclass(frozen=True)
+class SteadyPlan:
+    """Everything the engine needs about a scenario (see the module docstring)."""
+
+    profile: KernelProfile
+    destinations: tuple[DestinationPlan, ...]
+    cpus: int
+    nat_to_confirm_us: Distribution
+    rtt_mean_s: float
+    schedule: SynSchedule
+    connect_timeout_s: dict[str, float | None]
+    workload_destinations: dict[str, tuple[tuple[int, float], ...]]  # name -> (dest index, share)
+    workload_rates: dict[str, float]
+    warmup_s: float
+    duration_s: float
+
+    @property
+    def measured_s(self) -> float:
+        """Length of the measured window (connections started after the warm-up)."""
+        return self.duration_s - self.warmup_s
+
+
+def workload_rate_per_s(wl: WorkloadConfig, rtt_mean_s: float, field: str) -> float:
+    """Long-run new-connection rate of a workload (closed loop: clients over the DES's cycle)."""
+    if wl.arrival == "closed-loop":
+        cycle_s = (wl.requests_per_connection * as_distribution(wl.hold_s).mean
+                   + as_distribution(wl.think_time_s).mean + rtt_mean_s)
+        return wl.clients / cycle_s
+    if wl.arrival == "periodic" and wl.align_phase:
+        raise ConfigError(f"{field}.align_phase", "aligned tickers fire together: their races "
+                          "are clusters, which the Monte Carlo engine does not sample yet; "
+                          "set align_phase = false or use snatsim run")
+    if wl.arrival == "burst":
+        raise ConfigError(f"{field}.arrival", "bursts open their connections at one instant: "
+                          "the Monte Carlo engine does not sample such clusters yet; use "
+                          "snatsim run")
+    rate = wl.mean_rate_per_s()
+    assert rate is not None
+    return rate
+
+
+def _check_supported(scenario: Scenario, profile: KernelProfile) -> None:
+    """Raise a ConfigError naming the field for what the steady state cannot represent."""
+    nat = scenario.nat
+    if profile.nat_era == NatEra.A1:
+        raise ConfigError("kernel.version", f"{scenario.kernel.version} is in NAT era A1 (global "
+                          "rover, <= 4.20), which the Monte Carlo engine does not sample yet; "
+                          "use a 5.0+ kernel or snatsim run")
+    if nat.target == "snat" and len(nat.to_source) > 1:
+        raise ConfigError("nat.to_source", "the Monte Carlo engine samples one NAT address; "
+                          "give one address or use snatsim run")
+    for i, wl in enumerate(scenario.workload):
+        if wl.protocol != "tcp":
+            raise ConfigError(f"workload.{i}.protocol", "the Monte Carlo engine samples TCP "
+                              "only so far; use snatsim run for UDP lookups")
+        if wl.source_port != "ephemeral":
+            raise ConfigError(f"workload.{i}.source_port", "a fixed source port reuses one "
+                              "4-tuple: the Monte Carlo engine does not sample that; use "
+                              "snatsim run")
+
+
+def _cpu_shares(scenario: Scenario) -> list[np.ndarray]:
+    """Per workload: the share of its flows whose SYN is processed on each CPU (spec §16.5)."""
+    cpus = scenario.node.cpus
+    out, first = [], 0
+    for wl in scenario.workload:
+        if scenario.node.steering == "client":  # client i of the node runs on CPU i mod cpus
+            share = np.bincount((first + np.arange(wl.clients)) % cpus, minlength=cpus)
+            out.append(share / wl.clients)
+        else:  # flow-hash and per-packet random: uniform over the CPUs
+            out.append(np.full(cpus, 1.0 / cpus))
+        first += wl.clients
+    return out
+
+
+def plan(scenario: Scenario) -> SteadyPlan:
+    """Derive the :class:`SteadyPlan` of ``scenario``; ConfigError for what it cannot represent.
+
+    Refused: NAT era A1, UDP, fixed source ports, several NAT addresses, aligned tickers and
+    bursts (clusters), a mean occupancy above :data:`MAX_OCCUPANCY` of a window or above
+    :data:`MAX_TABLE_SHARE` of ``conntrack.max`` (there the steady state breaks: drops feed back
+    into the load).
+    """
+    profile = scenario.kernel.profile()
+    _check_supported(scenario, profile)
+    nat, ct = scenario.nat, scenario.conntrack
+    rtt_mean_s = as_distribution(scenario.network.rtt_s).mean
+    nat_ip = scenario.node.ip if nat.target == "masquerade" else nat.to_source[0]
+    pod_lo, pod_hi = default_port_range(profile.client_era)
+    pod_step = 1 if profile.client_era <= ClientEra.P0 else 2
+    pod_choices = (pod_hi + 1 - pod_lo) // pod_step
+    lo, size = port_window(pod_lo, nat.port_range)
+    pod_inside = nat.port_range is None or (lo <= pod_lo and pod_hi < lo + size)
+    preserve = not (nat.random or nat.random_fully) and pod_inside
+    shares = _cpu_shares(scenario)
+    flows: dict[str, list[tuple[WorkloadFlows, np.ndarray]]] = {}
+    wl_dest: dict[str, list[tuple[str, float]]] = {}
+    rates: dict[str, float] = {}
+    for i, wl in enumerate(scenario.workload):
+        rate = workload_rate_per_s(wl, rtt_mean_s, f"workload.{i}")
+        rates[wl.name] = rate
+        live_s = rtt_mean_s + wl.requests_per_connection * as_distribution(wl.hold_s).mean
+        closing_s = ct.tcp_timeout_time_wait_s if wl.close == "fin" else ct.tcp_timeout_close_s
+        for dst, p in zip(wl.destinations, wl.destination_probabilities(), strict=True):
+            ip = nat_ip if wl.snat else "no-snat"
+            label = f"tcp {ip} -> {dst.address}"
+            wl_dest.setdefault(wl.name, []).append((label, p))
+            if not wl.snat:
+                continue  # no NAT: pods' own addresses never clash (spec §4.2 step 1)
+            f = WorkloadFlows(wl.name, rate * p, live_s, closing_s)
+            flows.setdefault(label, []).append((f, rate * p * shares[i]))
+    dests = tuple(
+        DestinationPlan(label, tuple(f for f, _ in parts),
+                        tuple(float(x) for x in np.sum([c for _, c in parts], axis=0)),
+                        lo, size, pod_lo, pod_step, pod_choices, preserve)
+        for label, parts in flows.items()
+    )
+    _check_load(scenario, dests)
+    index = {d.label: k for k, d in enumerate(dests)}
+    return SteadyPlan(
+        profile=profile, destinations=dests, cpus=scenario.node.cpus,
+        nat_to_confirm_us=as_distribution(scenario.node.nat_to_confirm_us),
+        rtt_mean_s=rtt_mean_s,
+        schedule=syn_schedule(profile.syn_era, syn_retries=scenario.tcp.syn_retries,
+                              linear_timeouts=scenario.tcp.syn_linear_timeouts),
+        connect_timeout_s={wl.name: wl.connect_timeout_s for wl in scenario.workload},
+        workload_destinations={name: tuple((index.get(label, -1), p) for label, p in parts)
+                               for name, parts in wl_dest.items()},
+        workload_rates=rates,
+        warmup_s=scenario.simulation.warmup_s, duration_s=scenario.simulation.duration_s,
+    )
+
+
+def _check_load(scenario: Scenario, dests: tuple[DestinationPlan, ...]) -> None:
+    """Refuse loads where the steady state breaks (window or table nearly full)."""
+    t_end = scenario.simulation.duration_s
+    for d in dests:
+        held = float(d.held(t_end))
+        if held > MAX_OCCUPANCY * d.size:
+            name = next(f.name for f in d.flows)
+            field = next(f"workload.{i}" for i, wl in enumerate(scenario.workload)
+                         if wl.name == name)
+            raise ConfigError(field, f"{d.label} holds ~{held:,.0f} of {d.size:,} ports "
+                              f"(rate × life, Little's law): above {MAX_OCCUPANCY:.0%} the "
+                              "window is exhausted and drops feed back into the load, which "
+                              "the Monte Carlo steady state does not follow; lower the rate or "
+                              "use snatsim run")
+    total = sum(float(d.held(t_end)) for d in dests)
+    if total > MAX_TABLE_SHARE * scenario.conntrack.max:
+        raise ConfigError("conntrack.max", f"~{total:,.0f} entries expected against "
+                          f"nf_conntrack_max = {scenario.conntrack.max:,}: table-full drops are "
+                          "not sampled by the Monte Carlo engine; raise conntrack.max or use "
+                          "snatsim run")
+
+
+def overlap_jmax(mu_max: float, tail: float = 1e-12) -> int:
+    """Largest overlap count worth sampling: P(J > j | J >= 1) < ``tail`` for Poisson(mu_max)."""
+    if mu_max <= 0:
+        return 1
+    j, term, total = 1, mu_max * math.exp(-mu_max), 0.0
+    norm = -math.expm1(-mu_max)
+    while True:
+        total += term
+        if 1.0 - total / norm < tail or j >= 64:
+            return j
+        j += 1
+        term *= mu_max / j

@@ -1,0 +1,157 @@
+"""snatsim.estimate: determinism, chunk invariance, refusals, the summary's keys (issue #9)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import snatsim
+from snatsim.errors import ConfigError
+from snatsim.mc import engine
+from snatsim.mc.steady import plan
+
+DEFAULT = "configs/default.toml"
+
+
+def _scenario(*overrides: str) -> snatsim.Scenario:
+    return snatsim.load_scenario(DEFAULT, list(overrides))
+
+
+def test_same_seed_same_estimate_and_another_seed_differs() -> None:
+    a = snatsim.estimate(_scenario(), rng=3, trials=20_000).summary()
+    b = snatsim.estimate(_scenario(), rng=3, trials=20_000).summary()
+    c = snatsim.estimate(_scenario(), rng=4, trials=20_000).summary()
+    assert a == b
+    assert a["conntrack"]["found"] != c["conntrack"]["found"]
+
+
+@pytest.mark.parametrize("chunk", [engine.BLOCK_TRIALS, 3 * engine.BLOCK_TRIALS, 1 << 20])
+def test_tallies_do_not_depend_on_the_chunk_size(chunk: int) -> None:
+    steady = plan(_scenario())
+    root = np.random.SeedSequence(11)
+    ref = engine.run(steady, root, 5 * engine.BLOCK_TRIALS, chunk_trials=engine.BLOCK_TRIALS)
+    got = engine.run(steady, root, 5 * engine.BLOCK_TRIALS, chunk_trials=chunk)
+    assert all(np.array_equal(x, y) for x, y in zip(ref.sums, got.sums, strict=True))
+
+
+def test_summary_has_the_simulation_keys_plus_method_trials_allocations() -> None:
+    des = snatsim.simulate(_scenario("simulation.duration_s=2", "simulation.warmup_s=0",
+                                     "workload.0.rate_per_s=20"), rng=1).summary()
+    mc = snatsim.estimate(_scenario(), rng=1, trials=8_192).summary()
+    assert set(des) <= set(mc)
+    for key in ("conntrack", "connections", "syn", "delayed_fraction", "drops", "ports"):
+        assert set(des[key]) == set(mc[key]), key
+    assert mc["method"] == "mc" and mc["trials"] == 8_192 and mc["allocations"] >= 8_192
+    assert mc["provenance"]["seed"] == 1
+    assert mc["provenance"]["config"] == _scenario().to_dict()
+    assert set(mc["provenance"]["versions"]) == set(des["provenance"]["versions"])
+
+
+def test_expected_counts_follow_the_rate_and_the_measured_window() -> None:
+    s = snatsim.estimate(_scenario(), rng=1, trials=8_192).summary()
+    assert s["connections"]["attempted"] == pytest.approx(300.0 * 480.0)
+    assert s["syn"]["sent"] == pytest.approx(s["connections"]["attempted"] + s["syn"]["dropped"],
+                                             rel=1e-9)
+    assert s["conntrack"]["drop"] == s["conntrack"]["insert_failed"] == s["syn"]["dropped"]
+
+
+def test_one_cpu_gives_no_race() -> None:
+    s = snatsim.estimate(_scenario("node.cpus=1"), rng=2, trials=16_384).summary()
+    assert s["insert_failed_causes"]["race"] == 0.0
+    assert s["delayed_fraction"]["ge_1s"] == 0.0
+
+
+def test_more_cpus_and_a_longer_window_race_more() -> None:
+    base = ["nat.random_fully=true", "nat.to_ports=\"20000-20999\"", "node.nat_to_confirm_us=1000",
+            "workload.0.rate_per_s=50", "workload.0.close=\"rst\""]
+    two = snatsim.estimate(_scenario(*base, "node.cpus=2"), rng=5, trials=40_000).summary()
+    eight = snatsim.estimate(_scenario(*base, "node.cpus=8"), rng=5, trials=40_000).summary()
+    lo8 = eight["ci95"]["race_drops_per_connect"][0]
+    hi2 = two["ci95"]["race_drops_per_connect"][1]
+    assert lo8 > hi2 > 0
+
+
+@pytest.mark.parametrize(("override", "field"), [
+    ("kernel.version=4.14", "kernel.version"),
+    ("workload.0.source_port=40000", "workload.0.source_port"),
+    ("workload.0.rate_per_s=500", "workload.0"),  # 60,000 ports held of 64,512
+    ("conntrack.max=30000", "conntrack.max"),
+])
+def test_what_the_engine_cannot_represent_is_refused_by_field(override: str, field: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        snatsim.estimate(_scenario(override), trials=4096)
+    assert err.value.field == field
+
+
+def test_udp_is_refused_by_field() -> None:
+    with pytest.raises(ConfigError) as err:
+        snatsim.estimate("configs/dns-udp.toml", trials=4096)
+    assert err.value.field == "workload.0.protocol"
+
+
+def test_aligned_tickers_and_bursts_are_refused_by_field() -> None:
+    sc = snatsim.load_scenario("configs/legacy-rover.toml", ["kernel.version=6.1"])
+    with pytest.raises(ConfigError) as err:
+        snatsim.estimate(sc, trials=4096)
+    assert err.value.field == "workload.0.align_phase"
+    raw = _scenario().to_dict()
+    wl = {k: v for k, v in raw["workload"][0].items() if k != "rate_per_s"}
+    raw["workload"] = [wl | {"arrival": "burst", "burst_size": 10, "burst_interval_s": 1.0}]
+    burst = snatsim.Scenario.from_dict(raw)
+    with pytest.raises(ConfigError) as err:
+        snatsim.estimate(burst, trials=4096)
+    assert err.value.field == "workload.0.arrival"
+
+
+@pytest.mark.parametrize(("kwargs", "field"), [
+    ({"trials": 0}, "trials"), ({"trials": 2.5}, "trials"), ({"rel_error": 2}, "rel_error"),
+    ({"rel_error": 0}, "rel_error"),
+])
+def test_bad_trials_or_rel_error(kwargs: dict[str, float], field: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        snatsim.estimate(_scenario(), **kwargs)  # type: ignore[arg-type]
+    assert err.value.field == field
+
+
+def test_rel_error_stops_at_the_target_or_says_the_cap_was_hit() -> None:
+    racy = _scenario("nat.random_fully=true", "nat.to_ports=\"20000-20999\"", "node.cpus=8",
+                     "node.nat_to_confirm_us=1000", "workload.0.rate_per_s=50",
+                     "workload.0.close=\"rst\"")
+    hit = snatsim.estimate(racy, rng=1, rel_error=0.5, trials=1 << 21).summary()
+    assert hit["rel_error"] == {"target": 0.5, "reached": True, "stopped_by": "target"}
+    lo, hi = hit["delayed_fraction_ci95"]["ge_1s"]
+    assert (hi - lo) / 2 <= 0.5 * hit["delayed_fraction"]["ge_1s"]
+    capped = snatsim.estimate(_scenario("node.cpus=1"), rng=1, rel_error=0.1,
+                              trials=3 * engine.BLOCK_TRIALS).summary()
+    assert capped["rel_error"]["stopped_by"] == "trials cap"
+    assert capped["trials"] == 3 * engine.BLOCK_TRIALS
+
+
+def test_overlap_given_one_follows_the_truncated_poisson_law() -> None:
+    rng = np.random.default_rng(0)
+    mu = np.full(200_000, 0.7)
+    j = engine._overlap_given_one(mu, rng.random(mu.size), 12)
+    for k in (1, 2, 3):
+        p = math.exp(-0.7) * 0.7**k / math.factorial(k) / -math.expm1(-0.7)
+        est = float(np.mean(j == k))
+        assert abs(est - p) <= 4 * math.sqrt(p * (1 - p) / mu.size)
+    assert j.min() == 1
+
+
+def test_pod_port_held_is_the_fixed_point() -> None:
+    d = plan(_scenario()).destinations[0]
+    held = np.array([0.0, 5_000.0, 36_000.0])
+    f = d.pod_port_held(held)
+    kept_on_choices = (1 - f) * held + f * held * d.pod_choices / d.size
+    assert np.allclose(f, np.minimum(kept_on_choices / d.pod_choices, 1.0))
+    assert f[0] == 0.0
+
+
+def test_occupancy_fills_for_runs_shorter_than_the_entries_life() -> None:
+    d = plan(_scenario()).destinations[0]
+    life_s = d.flows[0].live_s + d.flows[0].closing_s
+    assert d.held(10.0) == pytest.approx(300.0 * 10.0)
+    assert d.held(1_000.0) == pytest.approx(300.0 * life_s)
+    assert d.closing_share(0.0) == 0.0
