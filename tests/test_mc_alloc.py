@@ -137,3 +137,28 @@ def test_one_column_batch_equals_a_sequential_draws_stream(era: NatEra) -> None:
     ports = [nat.get_unique_tuple(Entry(tcp("10.244.0.1", POD_OUTSIDE)), table, 0.0, draws).port
              for _ in range(trials)]
     assert ports == (res.slot.astype(int) + LO).tolist()
+
+
+@pytest.mark.parametrize("rows", [1, 40])
+def test_blocks_and_buffer_layout_do_not_change_results(rows: int,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """First probes in blocks of 7 (many blocks, a short last one) and seven separate output
+    arrays give the same search as the defaults (one block, one shared buffer)."""
+    from snatsim.mc import alloc
+
+    rng = np.random.default_rng(21)
+    size = 200
+    busy = rng.random((rows, size)) < 0.95
+    busy[:, :150] = True  # long searches: eviction zones, several rounds
+    evictable = busy & (rng.random(busy.shape) < 0.05)
+    offsets = rng.integers(0, 1 << 16, size=(40, 9, max_rounds(size)), dtype=np.uint16)
+    cases = [lambda: search_rounds(busy, offsets), lambda: search_rover(busy, offsets[..., 0]),
+             lambda: search_rounds(busy, offsets, evictable=evictable)]
+    default = [case() for case in cases]
+    monkeypatch.setattr(alloc, "BLOCK", 7)
+    monkeypatch.setattr(alloc, "ONE_BUFFER_MAX", 0)
+    for case, expected in zip(cases, default, strict=True):
+        got = case()
+        for name in SearchResult.__dataclass_fields__:
+            assert np.array_equal(getattr(got, name), getattr(expected, name)), name
+    assert default[0].rounds.max() > 1 and default[2].found.sum() < default[2].busy_probes.sum()

@@ -18,8 +18,11 @@ Draw order (the same u16 values the scalar code takes from :class:`snatsim.rng.D
 * A1 default (rover) and ``--random`` (keyed hash) draw nothing: the start offset is given.
 
 The probe rule is the kernel's in every era: ``slot = off % size``, ``off = (off + 1) & 0xFFFF``.
-The loop runs over probe steps on the shrinking set of still-searching allocations, so the cost is
-about (allocations x mean probes) vector element operations plus a per-step overhead. ``found``
+Every allocation's first probe is made in cache-sized blocks; the loop then runs over probe steps
+on the shrinking set of still-searching allocations, so the cost is about (allocations x mean
+probes) vector element operations plus a per-step overhead. Search in chunks of at most about a
+million allocations (:data:`ONE_BUFFER_MAX`): beyond that, mapping fresh memory for the results
+costs more than the search (``benchmarks/mc_alloc.py``, ``benchmarks/README.md``). ``found``
 equals the scalar table's ``stats.found`` increase of the search (A1's unchecked last probe and
 A3+ eviction-path probes are not counted, spec §5.3, §16.3).
 """
@@ -63,49 +66,87 @@ def max_rounds(size: int) -> int:
     return rounds
 
 
-def _flat_rows(busy: NDArray[np.bool_], shape: tuple[int, ...]) -> NDArray[np.int64]:
-    """Flat index of the start of each allocation's occupancy row (``busy`` row per trial).
+BLOCK = 1 << 15
+"""Allocations whose first probe is made together: their slices of the working arrays and the
+temporaries stay in the CPU cache (the whole batch at once would stream them through memory)."""
 
-    ``busy`` is (trials, size) or (1, size) (shared); allocations are (trials, ...).
-    """
-    trials, size = busy.shape
-    if trials == 1:
-        return np.zeros(shape, dtype=np.int64)
-    if shape[0] != trials:
-        raise ValueError(f"busy has {trials} rows but the batch has {shape[0]} trials")
-    rows = np.arange(trials, dtype=np.int64) * size
-    return np.broadcast_to(rows.reshape((trials,) + (1,) * (len(shape) - 1)), shape).copy()
+
+ONE_BUFFER_MAX = 32 << 20
+"""Largest search (bytes of output) whose arrays share one buffer. glibc reuses a freed block up
+to 32 MiB without returning it to the kernel, so a search that follows another of about the same
+size writes into memory already mapped: no page faults, which cost more than the search itself
+(~1.4 us per 4 KiB page here, measured). Larger searches, and several live blocks freed together
+(which glibc trims), are mapped fresh each time. MC loops should therefore search in chunks."""
+
+
+def _outputs(n: int) -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.int32],
+                              NDArray[np.uint16], NDArray[np.uint16], NDArray[np.uint8],
+                              NDArray[np.bool_]]:
+    """Working (and output) arrays for ``n`` allocations: probes, busy_probes, found (int32),
+    slot, offset (u16), rounds (u8), gave_up; views of one buffer up to :data:`ONE_BUFFER_MAX`."""
+    if 18 * n > ONE_BUFFER_MAX:
+        return (np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n, np.int32),
+                np.empty(n, np.uint16), np.empty(n, np.uint16), np.empty(n, np.uint8),
+                np.empty(n, np.bool_))
+    buffer = np.empty(18 * n, dtype=np.uint8)
+    probes, busy_probes, found = (buffer[4 * n * k: 4 * n * (k + 1)].view(np.int32)
+                                  for k in range(3))
+    slot, offset = (buffer[12 * n + 2 * n * k: 12 * n + 2 * n * (k + 1)].view(np.uint16)
+                    for k in range(2))
+    return probes, busy_probes, found, slot, offset, buffer[16 * n: 17 * n], \
+        buffer[17 * n:].view(np.bool_)
 
 
 class _Batch:
     """Flat working arrays of one search batch.
 
-    Per step only the still-searching allocations are touched; counters are written when an
-    allocation leaves a round (its busy probes in a round are all its probes but a free last one).
+    The first probe of round 0 is made block by block (:data:`BLOCK`); later probes touch only
+    the still-searching allocations, a minority unless the window is nearly full. Counters are
+    written when an allocation leaves a round (its busy probes in a round are all its probes but
+    a free last one).
     """
 
     def __init__(self, busy: NDArray[np.bool_], shape: tuple[int, ...],
                  evictable: NDArray[np.bool_] | None) -> None:
-        self.size = size = busy.shape[1]
+        trials, self.size = busy.shape
         self.busy = np.ascontiguousarray(busy).ravel()
         self.evict = None if evictable is None else np.ascontiguousarray(evictable).ravel()
-        # shared occupancy row: no per-allocation row offset at all
-        self.base = None if busy.shape[0] == 1 else _flat_rows(busy, shape).ravel()
-        self.size16 = np.uint16(size)  # windows hold at most 65,535 ports
         n = int(np.prod(shape, dtype=np.int64))
-        # small dtypes and no needless first writes: page faults, not arithmetic, dominate here
-        self.slot = np.empty(n, dtype=np.uint16)
-        self.offset = np.empty(n, dtype=np.uint16)
-        self.probes = np.ones(n, dtype=np.int32)  # every allocation makes a first probe
-        self.busy_probes = np.zeros(n, dtype=np.int32)
-        self.found = np.zeros(n, dtype=np.int32)
-        self.rounds = np.ones(n, dtype=np.uint8)
-        self.gave_up = np.zeros(n, dtype=bool)
+        # allocations per occupancy row; 0: one shared row, no row offset at all
+        self.per_row = 0
+        if trials > 1:
+            if shape[0] != trials:
+                raise ValueError(f"busy has {trials} rows but the batch has {shape[0]} trials")
+            self.per_row = n // trials
+        self.size16 = np.uint16(self.size)  # windows hold at most 65,535 ports
+        # small dtypes, one buffer: page faults, not arithmetic, dominate here
+        self.probes, self.busy_probes, self.found, self.slot, self.offset, self.rounds, \
+            self.gave_up = _outputs(n)
+        self.probes.fill(1)  # every allocation makes a first probe
+        self.rounds.fill(1)
+        self.gave_up.fill(False)
+        # busy probes the used-check did not count (A3+ eviction zone, spec §5.3); found is
+        # then busy_probes less these (see result)
+        self.uncounted = None if evictable is None else np.zeros(n, dtype=np.int32)
+        self.unchecked = np.zeros(0, dtype=np.int64)  # allocations given A1's unchecked probe
 
-    def _busy_at(self, idx: NDArray[np.int64] | None, slot: NDArray[np.uint16],
-                 table: NDArray[np.bool_]) -> NDArray[np.bool_]:
-        where = slot if self.base is None else slot + (self.base if idx is None else self.base[idx])
-        out: NDArray[np.bool_] = table[where]
+    def window_slot(self, off: NDArray[np.uint16], out: NDArray[np.uint16] | None = None
+                    ) -> NDArray[np.uint16]:
+        """``off % size`` (spec §4.4), computed as ``off - off // size * size``: numpy divides by
+        a scalar with a multiply and a shift, many times faster than its remainder loop."""
+        q = off // self.size16
+        q *= self.size16
+        slot: NDArray[np.uint16] = np.subtract(off, q, out=out)
+        return slot
+
+    def busy_at(self, idx: NDArray[np.int64] | slice, slot: NDArray[np.uint16],
+                table: NDArray[np.bool_]) -> NDArray[np.bool_]:
+        """``table`` (busy or evictable) at ``slot`` in the rows of allocations ``idx``."""
+        if self.per_row:
+            if isinstance(idx, slice):
+                idx = np.arange(idx.start, idx.stop, dtype=np.int64)
+            slot = slot + idx // self.per_row * self.size
+        out: NDArray[np.bool_] = np.take(table, slot)
         return out
 
     def run(self, idx: NDArray[np.int64] | None, off: NDArray[np.uint16], attempts: int,
@@ -113,54 +154,83 @@ class _Batch:
         """Probe up to ``attempts`` ports for allocations ``idx`` (None: all) from offsets ``off``.
 
         Allocations that find a free port are finished; returns the indices of those that saw
-        every probe busy. ``check_last=False`` is A1's unchecked ``size``-th probe. The eviction
-        zone (``evictable`` given) is the last 32 probes of the round (spec §5.3).
+        every probe busy. ``check_last=False`` is A1's unchecked ``size``-th probe (those
+        allocations are kept in ``unchecked``). The eviction zone (``evictable`` given) is the
+        last 32 probes of the round (spec §5.3).
         """
+        if idx is not None:
+            return self._steps(idx, off, self.probes[idx], 0, attempts, check_last)
+        if attempts == 1 and not check_last:  # a 1-port A1 window: the unchecked probe only
+            return self._steps(np.arange(off.size, dtype=np.int64), off, None, 0, 1, False)
+        hits = []
+        for lo in range(0, off.size, BLOCK):
+            sel = slice(lo, min(lo + BLOCK, off.size))
+            hit = self._first_probe(sel, off[sel], attempts)
+            if hit.size:
+                hits.append(hit + lo)
+        idx = np.concatenate(hits) if hits else np.zeros(0, dtype=np.int64)
+        return self._steps(idx, self.offset[idx], None, 1, attempts, check_last)
+
+    def _first_probe(self, sel: slice, off: NDArray[np.uint16], attempts: int
+                     ) -> NDArray[np.int64]:
+        """First probe of allocations ``sel`` from their offsets ``off``: (block) indices of those
+        that found it busy. The offsets are copied first: a column of the draws is strided."""
+        o = self.offset[sel]
+        o[:] = off
+        slot = self.window_slot(o, out=self.slot[sel])
+        taken = self.busy_at(sel, slot, self.busy)
+        if self.evict is not None and attempts <= EVICT_THRESHOLD:
+            taken &= ~self.busy_at(sel, slot, self.evict)
+        return np.flatnonzero(taken)
+
+    def _steps(self, idx: NDArray[np.int64], off: NDArray[np.uint16],
+               prior: NDArray[np.int32] | None, first: int, attempts: int,
+               check_last: bool) -> NDArray[np.int64]:
+        """Probes ``first`` .. ``attempts - 1`` of a round for allocations ``idx`` from offsets
+        ``off`` (see :meth:`run`); ``prior``: their probes in earlier rounds (None: round 0)."""
         cap = attempts if self.evict is None else max(attempts - EVICT_THRESHOLD, 0)
-        prior = None if idx is None else self.probes[idx]  # probes of earlier rounds
-        for i in range(attempts):
-            o = off + np.uint16(i) if i else off  # u16 arithmetic: wraps at 65,536 (spec §4.4)
-            if idx is None:
-                self.offset[:] = o
-                slot = np.remainder(o, self.size16, out=self.slot)
-            else:
-                slot = o % self.size16
-                self.slot[idx], self.offset[idx] = slot, o
-            if i == attempts - 1 and not check_last:
-                sel: slice | NDArray[np.int64] = slice(None) if idx is None else idx
-                self.probes[sel] = attempts if prior is None else prior + attempts
-                self.busy_probes[sel] += attempts - 1
-                self.found[sel] += min(attempts - 1, cap)
-                return np.zeros(0, dtype=np.int64)
-            taken = self._busy_at(idx, slot, self.busy)
-            if self.evict is not None and attempts - i <= EVICT_THRESHOLD:
-                taken &= ~self._busy_at(idx, slot, self.evict)
-            if idx is None or prior is None:  # the batch's first probe: probes is already 1
-                idx = np.flatnonzero(taken)
-                prior = np.zeros(idx.size, dtype=np.int32)
-            else:
-                free = ~taken
-                fin = idx[free]
-                self.probes[fin] = prior[free] + (i + 1)
-                if i:
-                    self.busy_probes[fin] += i
-                    self.found[fin] += min(i, cap)
-                idx, prior = idx[taken], prior[taken]
-            off = off[taken]
+        for i in range(first, attempts):
             if idx.size == 0:
                 return idx
-        assert prior is not None and idx is not None
-        self.probes[idx] = prior + attempts
-        self.busy_probes[idx] += attempts
-        self.found[idx] += cap
+            o = off + np.uint16(i)  # u16 arithmetic: wraps at 65,536 (spec §4.4)
+            slot = self.window_slot(o)
+            self.slot[idx], self.offset[idx] = slot, o
+            if i == attempts - 1 and not check_last:
+                self.probes[idx] = attempts if prior is None else prior + attempts
+                self.unchecked = idx
+                return np.zeros(0, dtype=np.int64)
+            taken = self.busy_at(idx, slot, self.busy)
+            if self.evict is not None and attempts - i <= EVICT_THRESHOLD:
+                taken &= ~self.busy_at(idx, slot, self.evict)
+            free = ~taken
+            fin = idx[free]
+            self.probes[fin] = i + 1 if prior is None else prior[free] + (i + 1)
+            if self.uncounted is not None and i > cap:
+                self.uncounted[fin] += i - cap
+            idx, off = idx[taken], off[taken]
+            if prior is not None:
+                prior = prior[taken]
+        self.probes[idx] = attempts if prior is None else prior + attempts
+        if self.uncounted is not None:
+            self.uncounted[idx] += attempts - cap
         return idx
 
-    def result(self, shape: tuple[int, ...]) -> SearchResult:
+    def result(self, shape: tuple[int, ...], *, last_counts: bool) -> SearchResult:
+        """The search's outcome. Every probe is busy but an allocation's last one, which is
+        busy only when it gave up and counts only when checked (``last_counts``: A2+)."""
+        busy_probes = np.subtract(self.probes, 1, out=self.busy_probes)
+        if last_counts:
+            busy_probes += self.gave_up
+        if self.uncounted is None:
+            self.found[:] = busy_probes
+        else:
+            np.subtract(busy_probes, self.uncounted, out=self.found)
         return SearchResult(
             slot=self.slot.reshape(shape), probes=self.probes.reshape(shape),
-            busy_probes=self.busy_probes.reshape(shape), found=self.found.reshape(shape),
+            busy_probes=busy_probes.reshape(shape), found=self.found.reshape(shape),
             rounds=self.rounds.reshape(shape), gave_up=self.gave_up.reshape(shape),
             offset=self.offset.reshape(shape))
+
 
 def search_rounds(busy: NDArray[np.bool_], offsets: NDArray[np.integer],
                   *, evictable: NDArray[np.bool_] | None = None) -> SearchResult:
@@ -184,7 +254,7 @@ def search_rounds(busy: NDArray[np.bool_], offsets: NDArray[np.integer],
         if r >= draws.shape[1]:
             raise ValueError(f"round {r + 1} needs a u16 column; pass max_rounds(size) columns")
         if idx is None:
-            idx = b.run(None, np.ascontiguousarray(draws[:, 0], dtype=np.uint16), attempts)
+            idx = b.run(None, draws[:, 0].astype(np.uint16, copy=False), attempts)
         else:
             b.rounds[idx] += 1
             idx = b.run(idx, draws[idx, r].astype(np.uint16), attempts)
@@ -193,7 +263,7 @@ def search_rounds(busy: NDArray[np.bool_], offsets: NDArray[np.integer],
             break
         attempts //= 2
         r += 1
-    return b.result(shape)
+    return b.result(shape, last_counts=True)
 
 
 def search_rover(busy: NDArray[np.bool_], start: NDArray[np.integer]) -> SearchResult:
@@ -207,6 +277,6 @@ def search_rover(busy: NDArray[np.bool_], start: NDArray[np.integer]) -> SearchR
     shape = start.shape
     b = _Batch(busy, shape, None)
     b.run(None, start.ravel().astype(np.uint16, copy=False), b.size, check_last=False)
-    last = np.flatnonzero(b.probes == b.size)
-    b.gave_up[last] = b._busy_at(last, b.slot[last], b.busy)
-    return b.result(shape)
+    last = b.unchecked
+    b.gave_up[last] = b.busy_at(last, b.slot[last], b.busy)
+    return b.result(shape, last_counts=False)
