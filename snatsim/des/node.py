@@ -97,6 +97,17 @@ class Node:
         assert self.trace is not None
         self.trace.write(t_s, conn, step, port, self.table.stats, detail)
 
+    def _log_nat(self, t_s: float, conn: Connection, cpu: int, result: NatResult) -> None:
+        """The NAT decision's trace record; eviction details (spec §5.3) only when there are any."""
+        detail: dict[str, Any] = {"cpu": cpu, "outcome": str(result.outcome),
+                                  "probes": result.probes, "busy": result.busy_probes,
+                                  "rounds": result.rounds}
+        if result.evicted:
+            detail["evicted"] = [e.nat_tuple.src_port for e in result.evicted]
+        if result.evict_refused:
+            detail["evict_refused"] = result.evict_refused
+        self._log(t_s, conn, "nat", result.port, **detail)
+
     # ------------------------------------------------------------------ connect()
     def connect(self, client: Client, now: float,
                 on_done: Callable[[Connection], None] | None = None) -> None:
@@ -190,8 +201,7 @@ class Node:
             result = NatResult(conn.orig, NatOutcome.PRESERVED)
         pkt.nat = result
         if self.trace is not None:
-            self._log(now, conn, "nat", result.port, cpu=pkt.cpu, outcome=str(result.outcome),
-                      probes=result.probes, busy=result.busy_probes)
+            self._log_nat(now, conn, pkt.cpu, result)
         t_confirm = now + pkt.window_s
         timeout = conn.wl.connect_timeout_s  # armed lazily on a SYN loss: it may fall before
         if (self.inline_confirm and conn.orig[0] == TCP and not self.cpu_queue[pkt.cpu]

@@ -5,6 +5,9 @@ Fields: ``t_s`` (simulated seconds), ``flow`` (connection id), ``pod``, ``cpu`` 
 query / answered / resolver-timeout / local-error), ``port`` (pod port for syn, NAT port for nat /
 confirm / drop), the ``conntrack -S`` counters that move on a clash (``found``, ``insert_failed``,
 ``drop``, ``clash_resolve``), and step-specific details (``outcome``, ``cause``, ``probes``, ...).
+A ``nat`` record also carries ``busy`` (probes that found the port taken) and ``rounds`` (search
+rounds, spec §4.4), and, only when the 6.5+ search tried to evict (spec §5.3), ``evicted`` (the NAT
+ports of the closing entries it removed) and ``evict_refused`` (how many the sequence test kept).
 """
 
 from __future__ import annotations
