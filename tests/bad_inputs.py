@@ -344,4 +344,24 @@ PLOT = [
           "timeseries.csv", "cannot be read", prepare=_fake_run(series="\x00\x01\n\"")),
 ]
 
-CORPUS: list[BadInput] = [*FILES, *VALUES, *KERNELS, *FLAGS, *PATHS, *PLOT]
+# ---------------------------------------------------------------------------- snatsim explain
+EXPLAIN = [
+    _argv("explain unknown kernel", ("explain", "--kernel", "banana"), "--kernel", "banana",
+          sub=True),
+    _argv("explain unknown mode", ("explain", "--mode", "fully"), "--mode", "random-fully"),
+    _argv("explain unknown cause", ("explain", "--cause", "meteor"), "--cause", "eviction"),
+    _argv("explain --svg is a folder", ("explain", "--svg", "{tmp}"), "--svg", "is a folder"),
+    _argv("explain --png under a file", ("explain", "--png", "{tmp}/cfg.toml/race.png"), "--png",
+          "is a file"),
+    _argv("explain --png on a read-only filesystem", ("explain", "--png", "/proc/race.png"),
+          "--png", "cannot write"),
+    _argv("explain --png is a device", ("explain", "--png", "/dev/null"), "--png",
+          "not a regular file"),
+    _argv("explain --svg and --png", ("explain", "--svg", "{tmp}/a.svg", "--png", "{tmp}/a.png"),
+          "--svg", "not both"),
+    _argv("explain negative seed", ("explain", "--seed", "-1"), "--seed"),
+    BadInput("explain --png exists", ("--png", "--force"), argv=("explain", "--png",
+             "{tmp}/old.png"), prepare=_write("old.png")),
+]
+
+CORPUS: list[BadInput] = [*FILES, *VALUES, *KERNELS, *FLAGS, *PATHS, *PLOT, *EXPLAIN]

@@ -34,10 +34,11 @@ def loaded_after(*modules: str, walk: bool = False) -> set[str]:
 # STYLE.md layers, bottom to top; a module may import only from its own layer or lower ones
 UPPER_LAYERS = {
     "snatsim.kernel": {"snatsim.des", "snatsim.mc", "snatsim.analytic", "snatsim.results",
-                       "snatsim.sweep", "snatsim.plotting", "snatsim.cli"},
+                       "snatsim.sweep", "snatsim.plotting", "snatsim.cli", "snatsim.explain"},
     "snatsim.rundata": {"snatsim.kernel", "snatsim.des", "snatsim.mc", "snatsim.results",
                         "snatsim.cli"},
-    "snatsim.des": {"snatsim.results", "snatsim.sweep", "snatsim.plotting", "snatsim.cli"},
+    "snatsim.des": {"snatsim.results", "snatsim.sweep", "snatsim.plotting", "snatsim.cli",
+                    "snatsim.explain"},
     "snatsim.analytic": {"snatsim.des", "snatsim.results", "snatsim.cli"},
     "snatsim.mc": {"snatsim.des", "snatsim.results", "snatsim.sweep", "snatsim.plotting",
                    "snatsim.cli"},
@@ -91,3 +92,10 @@ def test_plotting_imports_no_engine_and_no_cli() -> None:
                           "snatsim.plotting.run_source")
     assert "matplotlib" in loaded
     assert loaded & {"simpy", "typer"} == set()
+
+
+def test_explain_imports_no_engine_or_plotting_until_it_runs() -> None:
+    """``snatsim.explain`` (and its terminal renderer) load SimPy only inside ``explain()`` and
+    matplotlib only in the swimlane figure."""
+    loaded = loaded_after("snatsim.explain", "snatsim.explain.terminal")
+    assert loaded & {"simpy", "matplotlib", "pandas", "typer", "rich"} == set()
