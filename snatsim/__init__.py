@@ -28,6 +28,8 @@ _LAZY = {
     "SnatsimError": "snatsim.errors",
     "ConfigError": "snatsim.errors",
     "RowsNotKeptError": "snatsim.errors",
+    "capacity": "snatsim.sizing.search",
+    "CapacityAnswer": "snatsim.sizing.search",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]
