@@ -30,6 +30,8 @@ _LAZY = {
     "RowsNotKeptError": "snatsim.errors",
     "capacity": "snatsim.sizing.search",
     "CapacityAnswer": "snatsim.sizing.search",
+    "load_results": "snatsim.sweep.store",
+    "run_sweep": "snatsim.sweep",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]

@@ -39,6 +39,7 @@ __all__ = [
     "atomic_folder",
     "atomic_write_bytes",
     "check_file_target",
+    "check_new_file",
     "check_out_dir",
     "check_outputs",
     "check_trace_file",
@@ -143,6 +144,22 @@ def _check_writable_parent(path: Path, flag: str) -> None:
     anchor = _existing_ancestor(path.parent, flag)
     missing = path.parent.relative_to(anchor).parts if anchor != path.parent else ()
     _probe(anchor, missing[0] if missing else None, flag)
+
+
+def check_new_file(path: str | Path, flag: str, *, existing: bool = False) -> Path:
+    """Check a file to be created (or, with ``existing``, updated in place, such as a sweep's
+    SQLite file with its ``-wal``/``-shm`` files beside it) before any work; return it absolute.
+
+    Raises :class:`OutputPathError` for a name the filesystem refuses, a parent that is a file,
+    or a place that cannot be written (read-only filesystem, permissions).
+    """
+    target = _absolute(Path(path))
+    _check_name(target, flag, "-wal")
+    _check_writable_parent(target, flag)
+    if existing and not os.access(target, os.W_OK):
+        raise OutputPathError(flag, f"cannot write {str(path)!r}: permission denied; choose a "
+                              "writable file")
+    return target
 
 
 def is_run_folder(folder: Path) -> bool:

@@ -364,4 +364,55 @@ EXPLAIN = [
              "{tmp}/old.png"), prepare=_write("old.png")),
 ]
 
-CORPUS: list[BadInput] = [*FILES, *VALUES, *KERNELS, *FLAGS, *PATHS, *PLOT, *EXPLAIN]
+
+def _sweep(name: str, args: tuple[str, ...], *expect: str,
+           prepare: Callable[[Path], None] | None = None, sub: bool = False) -> BadInput:
+    return BadInput(name, expect, argv=("sweep", "{config}", "--out", "{tmp}/s.db", *args),
+                    prepare=prepare, subprocess=sub)
+
+
+G = "--grid"
+SWEEPS = [  # snatsim sweep / snatsim results (the unreachable scheduler: tests/test_cli_sweep.py)
+    _sweep("sweep grid without =", (G, "nat.random_fully"), "--grid", "expected KEY=VALUES",
+           sub=True),
+    _sweep("sweep grid without values", (G, "nat.random_fully="), "--grid", "no values"),
+    _sweep("sweep empty range", (G, W + "rate_per_s=10..100:lin:0"), "--grid", "empty"),
+    _sweep("sweep range with equal ends", (G, W + "rate_per_s=10..10:log:4"), "the range is empty"),
+    _sweep("sweep malformed range", (G, W + "rate_per_s=10..100:lin"), "malformed range",
+           "A..B:lin:N"),
+    _sweep("sweep log range through 0", (G, W + "rate_per_s=0..100:log:3"), "both ends > 0"),
+    _sweep("sweep unknown key", (G, "nat.randm_fully=false,true"), "nat.randm_fully",
+           "did you mean 'random_fully'", sub=True),
+    _sweep("sweep bad value at one point", (G, W + "pods=1,0"), "--grid point",
+           W + "pods=0"),
+    _sweep("sweep unknown kernel", (G, "kernel.version=4.14,2.2"), "kernel.version=2.2"),
+    _sweep("sweep zip of unequal lengths", (G, "nat.random_fully=false,true", G,
+                                            W + "pods=1,2,3", "--zip",
+                                            f"nat.random_fully,{W}pods"), "--zip", "equal"),
+    _sweep("sweep zip of a key not swept", (G, "nat.random_fully=false,true", "--zip",
+                                            "nat.random_fully,nat.random"), "is not swept"),
+    _sweep("sweep nothing to sweep", (), "--grid", "nothing to sweep"),
+    _sweep("sweep unknown engine", (G, "nat.random_fully=false,true", "--engine", "fast"),
+           "--engine", "'fast'"),
+    _sweep("sweep workers with a scheduler", (G, "nat.random_fully=false,true", "--workers",
+                                              "2", "--scheduler", "tcp://127.0.0.1:9"),
+           "--workers", "--scheduler"),
+    _sweep("sweep into a text file", (G, "nat.random_fully=false,true"), "--out",
+           "not a snatsim results database", prepare=_write("s.db", "my notes\n"), sub=True),
+    _sweep("sweep into a folder", (G, "nat.random_fully=false,true"), "is a folder",
+           prepare=_mkdir("s.db")),
+    BadInput("sweep on a read-only filesystem", ("--out", "cannot write"),
+             argv=("sweep", "{config}", G, "nat.random_fully=false,true", "--out",
+                   "/sys/snatsim-sweep.db")),
+    BadInput("sweep under a file", ("--out", "is a file"),
+             argv=("sweep", "{config}", G, "nat.random_fully=false,true", "--out",
+                   "{tmp}/cfg.toml/s.db")),
+    BadInput("sweep file of an unknown table", ("--grid-file", "unknown: grids"),
+             argv=("sweep", "{config}", "--grid-file", "{tmp}/g.toml", "--out", "{tmp}/s.db"),
+             prepare=_write("g.toml", "[grids]\na = [1]\n")),
+    BadInput("results of a scenario file", ("cfg.toml", "not a snatsim results database"),
+             argv=("results", "{config}"), subprocess=True),
+    BadInput("results of a missing file", ("no such file",), argv=("results", "{tmp}/none.db")),
+]
+
+CORPUS: list[BadInput] = [*FILES, *VALUES, *KERNELS, *FLAGS, *PATHS, *PLOT, *EXPLAIN, *SWEEPS]

@@ -42,6 +42,7 @@ UPPER_LAYERS = {
     "snatsim.analytic": {"snatsim.des", "snatsim.results", "snatsim.cli"},
     "snatsim.mc": {"snatsim.des", "snatsim.results", "snatsim.sweep", "snatsim.plotting",
                    "snatsim.cli"},
+    "snatsim.sweep": {"snatsim.plotting", "snatsim.cli"},
 }
 
 

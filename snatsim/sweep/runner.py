@@ -1,0 +1,242 @@
+"""Running a sweep: every point validated first, then each missing (point, replicate) run in
+worker processes or on a Dask cluster, and stored as it finishes.
+
+Seeds
+-----
+One root: ``simulation.seed`` (``--seed``), or fresh entropy recorded in the results file on the
+first run and reused on resume. Run (point *p*, replicate *r*) gets
+``SeedSequence(root, spawn_key=(p, r))``, i.e. child *r* of child *p* of the root; with ``crn``
+(common random numbers) it gets ``spawn_key=(r,)`` at every point, so replicate *r* draws the same
+streams at every point and differences between points are not noise. The seed of a run depends
+on nothing else, so results are the same for any number of workers, on Dask, and after a resume.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from snatsim import __version__
+from snatsim.errors import ConfigError
+from snatsim.sweep.columns import flatten_summary, resolved_value
+from snatsim.sweep.grid import Grid
+
+if TYPE_CHECKING:
+    from snatsim.config import Scenario
+
+__all__ = ["ENGINES", "SCHEDULER_TIMEOUT_S", "SweepPlan", "Task", "plan_sweep", "run_task"]
+
+ENGINES = ("des", "mc")
+SCHEDULER_TIMEOUT_S = 10.0
+"""How long to try to reach a Dask scheduler before giving up."""
+MAX_RUNS = 1_000_000
+"""Points x replicates above this would take days on any machine and bloat the file: split it."""
+
+
+class Task(NamedTuple):
+    """One run of a sweep: a point, a replicate and the spawn key of its seed."""
+
+    point: int
+    replicate: int
+    spawn_key: tuple[int, ...]
+
+
+def run_task(engine: str, scenario: Scenario, entropy: int, spawn_key: tuple[int, ...]
+             ) -> dict[str, Any]:
+    """Run one (point, replicate) and return what the results file stores (in a worker)."""
+    import numpy as np
+
+    start = time.perf_counter()
+    seed = np.random.SeedSequence(entropy, spawn_key=spawn_key)
+    if engine == "mc":
+        import snatsim
+
+        summary = snatsim.estimate(scenario, rng=seed).summary()
+    else:
+        from snatsim.results import simulate
+
+        summary = simulate(scenario, rng=seed).summary()
+    return {"metrics": flatten_summary(summary), "wall_s": time.perf_counter() - start,
+            "snatsim_version": __version__}
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """A validated sweep: every point's scenario, its seed root and its fingerprint."""
+
+    base: Scenario
+    grid: Grid
+    overrides: tuple[tuple[str, ...], ...]
+    scenarios: tuple[Scenario, ...]
+    replicates: int
+    engine: str
+    crn: bool
+
+    @property
+    def seed(self) -> int | None:
+        """The root seed (``simulation.seed`` after ``--seed``), None for fresh entropy."""
+        return self.base.simulation.seed
+
+    def fingerprint(self) -> str:
+        """What must match for a results file to be resumed (replicates may grow)."""
+        what = {"config": self.base.to_dict(), "grid": self.grid.describe(),
+                "engine": self.engine, "crn": self.crn, "seed": self.seed}
+        return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
+
+    def swept(self, point: int) -> dict[str, Any]:
+        """The swept keys' values in the point's resolved scenario."""
+        config = self.scenarios[point].to_dict()
+        return {key: resolved_value(config, key) for key in self.grid.keys}
+
+    def tasks(self) -> list[Task]:
+        """Every (point, replicate), in order."""
+        return [Task(p, r, (r,) if self.crn else (p, r))
+                for p in range(len(self.scenarios)) for r in range(self.replicates)]
+
+
+def _engine_available(engine: str) -> None:
+    import snatsim
+
+    if engine == "mc" and "estimate" not in snatsim._LAZY:
+        raise ConfigError(
+            "--engine", "mc needs snatsim.estimate (the vectorized Monte Carlo engine), which "
+            "this snatsim does not have yet; use --engine des"
+        )
+
+
+def plan_sweep(
+    config: str | Path,
+    grid: Grid,
+    *,
+    sets: Sequence[str] = (),
+    replicates: int = 1,
+    engine: str = "des",
+    crn: bool = False,
+) -> SweepPlan:
+    """Validate the base scenario and every point's scenario; nothing is run or written.
+
+    Raises
+    ------
+    ConfigError
+        The base config or any point is invalid (the first bad point is named with its
+        overrides), an unknown engine, or more runs than :data:`MAX_RUNS`.
+    """
+    from snatsim.config import load_scenario
+    from snatsim.replicates import MAX_REPLICATES
+
+    if engine not in ENGINES:
+        raise ConfigError("--engine", f"{engine!r} is not an engine; use des or mc")
+    if not 1 <= replicates <= MAX_REPLICATES:
+        raise ConfigError("--replicates", f"{replicates:,} is outside 1..{MAX_REPLICATES:,}")
+    if grid.size() * replicates > MAX_RUNS:
+        raise ConfigError("--replicates", f"{grid.size():,} points x {replicates:,} replicates "
+                          f"is more than {MAX_RUNS:,} runs; split the sweep")
+    _engine_available(engine)
+    base = load_scenario(config, list(sets))
+    points = grid.points()
+    scenarios = []
+    for overrides in points:
+        try:
+            scenarios.append(load_scenario(config, [*sets, *overrides]))
+        except ConfigError as exc:
+            problems = getattr(exc, "problems", ())
+            why = "; ".join(f"{f}: {m}" for f, m in problems) if problems else exc.message
+            raise ConfigError(f"--grid point {' '.join(overrides)}", why) from None
+    return SweepPlan(base, grid, tuple(points), tuple(scenarios), replicates, engine, crn)
+
+
+# --------------------------------------------------------------------------------- execution
+Done = Callable[[Task, dict[str, Any]], None]
+
+
+def run_local(plan: SweepPlan, entropy: int, tasks: Sequence[Task], workers: int,
+              done: Done) -> None:
+    """Run ``tasks`` in ``workers`` processes (1: in this process), calling ``done`` as each
+    finishes, in this process (the only writer of the results file)."""
+    if workers == 1:
+        for task in tasks:
+            done(task, run_task(plan.engine, plan.scenarios[task.point], entropy, task.spawn_key))
+        return
+    with ProcessPoolExecutor(workers) as pool:
+        try:
+            for task, result in _as_finished(pool, plan, entropy, tasks, workers):
+                done(task, result)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+def _as_finished(pool: ProcessPoolExecutor, plan: SweepPlan, entropy: int,
+                 tasks: Sequence[Task], workers: int) -> Iterator[tuple[Task, dict[str, Any]]]:
+    """Keep a few tasks per worker queued (not all: a kill loses only those), yield as they end."""
+    queue = iter(tasks)
+    running: dict[Future[dict[str, Any]], Task] = {}
+
+    def top_up() -> None:
+        for task in queue:
+            future = pool.submit(run_task, plan.engine, plan.scenarios[task.point], entropy,
+                                 task.spawn_key)
+            running[future] = task
+            if len(running) >= 2 * workers:
+                return
+
+    top_up()
+    while running:
+        finished, _ = wait(running, return_when=FIRST_COMPLETED)
+        for future in finished:
+            yield running.pop(future), future.result()
+        top_up()
+
+
+def connect_scheduler(address: str) -> Any:
+    """A ``distributed.Client`` for ``address``; one ConfigError line when it cannot be reached."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ConfigError("--scheduler", "needs Dask: pip install 'snatsim[dask]'") from None
+    try:
+        return Client(address, timeout=SCHEDULER_TIMEOUT_S,  # type: ignore[no-untyped-call]
+                      set_as_default=False)
+    except Exception as exc:  # OSError, TimeoutError, ValueError (bad address) ...: one line
+        reason = " ".join(str(exc).split())[:160] or type(exc).__name__
+        raise ConfigError(
+            "--scheduler", f"cannot reach a Dask scheduler at {address!r} within "
+            f"{SCHEDULER_TIMEOUT_S:g} s ({reason}); check the address (e.g. tcp://host:8786) "
+            "and that `dask scheduler` runs there"
+        ) from None
+
+
+def run_dask(client: Any, plan: SweepPlan, entropy: int, tasks: Sequence[Task], done: Done
+             ) -> None:
+    """Run ``tasks`` on a Dask cluster, calling ``done`` here as each finishes."""
+    from distributed import as_completed
+
+    prefix = f"snatsim-sweep-{plan.fingerprint()[:12]}"
+    futures = {}
+    for task in tasks:
+        future = client.submit(run_task, plan.engine, plan.scenarios[task.point], entropy,
+                               task.spawn_key, key=f"{prefix}-{task.point}-{task.replicate}")
+        futures[future.key] = (future, task)
+    try:
+        for future in as_completed(  # type: ignore[no-untyped-call]
+                [f for f, _ in futures.values()]):
+            done(futures[future.key][1], future.result())
+            future.release()
+    except BaseException:
+        client.cancel([f for f, _ in futures.values()])
+        raise
+
+
+def default_workers() -> int:
+    """All cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
