@@ -180,7 +180,7 @@ def test_a_bad_point_is_named_and_nothing_is_written(config: Path, tmp_path: Pat
 def test_mc_engine_is_refused_until_it_exists(config: Path, tmp_path: Path) -> None:
     if "estimate" in snatsim._LAZY:
         pytest.skip("the Monte Carlo engine exists")
-    with pytest.raises(ConfigError, match="--engine: mc needs snatsim.estimate"):
+    with pytest.raises(ConfigError, match=r"--engine: mc needs snatsim\.estimate"):
         run_sweep(config, GRID, tmp_path / "s.db", engine="mc")
     assert not (tmp_path / "s.db").exists()
 

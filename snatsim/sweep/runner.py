@@ -226,7 +226,7 @@ def run_dask(client: Any, plan: SweepPlan, entropy: int, tasks: Sequence[Task], 
         futures[future.key] = (future, task)
     try:
         for future in as_completed(  # type: ignore[no-untyped-call]
-                [f for f, _ in futures.values()]):
+                [f for f, _ in futures.values()], loop=client.loop):
             done(futures[future.key][1], future.result())
             future.release()
     except BaseException:
