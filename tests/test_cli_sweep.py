@@ -37,7 +37,8 @@ def swept(tmp_path: Path) -> Path:
     out = tmp_path / "s.db"
     result = CliRunner().invoke(app, [
         "sweep", str(config), "--grid", "kernel.version=4.14,6.1", "--grid",
-        "workload.0.rate_per_s=10..40:lin:2", "--workers", "1", "--out", str(out), "--no-progress",
+        "workload.0.rate_per_s=10..40:lin:2", "--workers", "1", "--engine", "des", "--out",
+        str(out), "--no-progress",
     ])
     assert result.exit_code == 0, result.output
     assert "4 points x 1 replicates (des): ran 4 runs in 1 process" in " ".join(result.stdout.split())
@@ -48,7 +49,8 @@ def test_sweep_again_resumes_and_says_so(swept: Path) -> None:
     config = swept.parent / "tiny.toml"
     result = CliRunner().invoke(app, [
         "sweep", str(config), "--grid", "kernel.version=4.14,6.1", "--grid",
-        "workload.0.rate_per_s=10..40:lin:2", "--out", str(swept), "--no-progress",
+        "workload.0.rate_per_s=10..40:lin:2", "--engine", "des", "--out", str(swept),
+        "--no-progress",
     ])
     assert result.exit_code == 0, result.output
     assert "ran 0 runs" in result.stdout and "4 were already there" in result.stdout

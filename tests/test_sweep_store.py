@@ -50,7 +50,7 @@ def _rows(path: Path) -> list[dict[str, object]]:
 def test_one_row_per_point_and_replicate_with_the_documented_columns(config: Path,
                                                                        tmp_path: Path) -> None:
     out = tmp_path / "s.db"
-    outcome = run_sweep(config, GRID, out, replicates=2, workers=1)
+    outcome = run_sweep(config, GRID, out, replicates=2, engine="des", workers=1)
     assert (outcome.points, outcome.replicates, outcome.ran, outcome.resumed) == (4, 2, 8, 0)
     frame = snatsim.load_results(out)
     assert list(frame[["point", "replicate"]].itertuples(index=False, name=None)) == [
@@ -74,7 +74,7 @@ def test_one_row_per_point_and_replicate_with_the_documented_columns(config: Pat
 def test_a_row_is_the_run_with_its_spawned_seed(config: Path, tmp_path: Path) -> None:
     """Run (p, r) is SeedSequence(root, spawn_key=(p, r)), child r of child p of the root."""
     out = tmp_path / "s.db"
-    run_sweep(config, GRID, out, replicates=2, workers=1)
+    run_sweep(config, GRID, out, replicates=2, engine="des", workers=1)
     frame = snatsim.load_results(out)
     row = frame[(frame["point"] == 3) & (frame["replicate"] == 1)].iloc[0]
     scenario = snatsim.load_scenario(config, ["nat.random_fully=true",
@@ -89,7 +89,8 @@ def test_a_row_is_the_run_with_its_spawned_seed(config: Path, tmp_path: Path) ->
 
 def test_crn_shares_a_replicates_streams_across_points(config: Path, tmp_path: Path) -> None:
     out = tmp_path / "crn.db"
-    run_sweep(config, ["nat.random_fully=false,true"], out, replicates=2, workers=1, crn=True)
+    run_sweep(config, ["nat.random_fully=false,true"], out, replicates=2, engine="des", workers=1,
+              crn=True)
     frame = snatsim.load_results(out)
     assert frame["spawn_key"].tolist() == ["[0]", "[1]", "[0]", "[1]"]
     # at 40 connects/s no clash happens, so the flag changes nothing and the same streams give
@@ -100,12 +101,12 @@ def test_crn_shares_a_replicates_streams_across_points(config: Path, tmp_path: P
 
 def test_the_same_command_resumes_and_recomputes_nothing(config: Path, tmp_path: Path) -> None:
     out = tmp_path / "s.db"
-    run_sweep(config, GRID, out, replicates=1, workers=1)
+    run_sweep(config, GRID, out, replicates=1, engine="des", workers=1)
     first = _rows(out)
-    again = run_sweep(config, GRID, out, replicates=1, workers=1)
+    again = run_sweep(config, GRID, out, replicates=1, engine="des", workers=1)
     assert (again.ran, again.resumed) == (0, 4)
     assert _rows(out) == first
-    more = run_sweep(config, GRID, out, replicates=2, workers=1)  # more replicates: only those
+    more = run_sweep(config, GRID, out, replicates=2, engine="des", workers=1)  # only the new ones
     assert (more.ran, more.resumed) == (4, 4)
     rows = _rows(out)
     assert [r for r in rows if r["replicate"] == 0] == first
@@ -113,19 +114,19 @@ def test_the_same_command_resumes_and_recomputes_nothing(config: Path, tmp_path:
 
 def test_lost_rows_are_run_again_identically(config: Path, tmp_path: Path) -> None:
     out = tmp_path / "s.db"
-    run_sweep(config, GRID, out, replicates=2, workers=1)
+    run_sweep(config, GRID, out, replicates=2, engine="des", workers=1)
     whole = _rows(out)
     with sqlite3.connect(out) as conn:
         conn.execute("DELETE FROM runs WHERE point IN (1, 2)")
     conn.close()
-    again = run_sweep(config, GRID, out, replicates=2, workers=2)
+    again = run_sweep(config, GRID, out, replicates=2, engine="des", workers=2)
     assert (again.ran, again.resumed) == (4, 4)
     assert _rows(out) == whole
 
 
 def test_two_workers_give_the_rows_of_one(config: Path, tmp_path: Path) -> None:
-    run_sweep(config, GRID, tmp_path / "one.db", replicates=2, workers=1)
-    run_sweep(config, GRID, tmp_path / "two.db", replicates=2, workers=2)
+    run_sweep(config, GRID, tmp_path / "one.db", replicates=2, engine="des", workers=1)
+    run_sweep(config, GRID, tmp_path / "two.db", replicates=2, engine="des", workers=2)
     assert _rows(tmp_path / "one.db") == _rows(tmp_path / "two.db")
 
 
@@ -138,9 +139,9 @@ def test_two_workers_give_the_rows_of_one(config: Path, tmp_path: Path) -> None:
 def test_a_different_sweep_against_the_file_is_refused(config: Path, tmp_path: Path,
                                                         change: str, kwargs: dict) -> None:
     out = tmp_path / "s.db"
-    run_sweep(config, GRID, out, workers=1)
+    run_sweep(config, GRID, out, engine="des", workers=1)
     before = out.read_bytes()
-    args = {"grid": GRID, "workers": 1, **kwargs}
+    args = {"grid": GRID, "workers": 1, "engine": "des", **kwargs}
     with pytest.raises(ResultsFileError, match="holds a different sweep"):
         run_sweep(config, args.pop("grid"), out, **args)
     assert out.read_bytes() == before
@@ -151,7 +152,7 @@ def test_files_that_are_not_snatsim_results_are_refused_and_kept(config: Path,
     text = tmp_path / "notes.db"
     text.write_text("my notes\n", encoding="utf-8")
     with pytest.raises(ResultsFileError, match="not a snatsim results database"):
-        run_sweep(config, GRID, text, workers=1)
+        run_sweep(config, GRID, text, engine="des", workers=1)
     assert text.read_text(encoding="utf-8") == "my notes\n"
     other = tmp_path / "other.db"
     with sqlite3.connect(other) as conn:
@@ -159,7 +160,7 @@ def test_files_that_are_not_snatsim_results_are_refused_and_kept(config: Path,
     conn.close()
     before = other.read_bytes()
     with pytest.raises(ResultsFileError, match="SQLite database but not a snatsim results"):
-        run_sweep(config, GRID, other, workers=1)
+        run_sweep(config, GRID, other, engine="des", workers=1)
     with pytest.raises(ResultsFileError, match="SQLite database but not a snatsim results"):
         snatsim.load_results(other)
     assert other.read_bytes() == before
@@ -169,31 +170,53 @@ def test_files_that_are_not_snatsim_results_are_refused_and_kept(config: Path,
 def test_a_bad_point_is_named_and_nothing_is_written(config: Path, tmp_path: Path) -> None:
     out = tmp_path / "s.db"
     with pytest.raises(ConfigError) as err:
-        run_sweep(config, ["workload.0.pods=1,0"], out, workers=1)
+        run_sweep(config, ["workload.0.pods=1,0"], out, engine="des", workers=1)
     assert "--grid point workload.0.pods=0" in str(err.value)
     assert not out.exists()
     with pytest.raises(ConfigError, match="did you mean 'random_fully'"):
-        run_sweep(config, ["nat.randm_fully=true"], out, workers=1)
+        run_sweep(config, ["nat.randm_fully=true"], out, engine="des", workers=1)
     assert not out.exists()
 
 
-def test_mc_engine_is_refused_until_it_exists(config: Path, tmp_path: Path) -> None:
-    if "estimate" in snatsim._LAZY:
-        pytest.skip("the Monte Carlo engine exists")
-    with pytest.raises(ConfigError, match=r"--engine: mc needs snatsim\.estimate"):
-        run_sweep(config, GRID, tmp_path / "s.db", engine="mc")
-    assert not (tmp_path / "s.db").exists()
+@pytest.mark.slow
+def test_auto_runs_the_monte_carlo_engine_where_it_covers_every_point(config: Path,
+                                                                      tmp_path: Path) -> None:
+    notes: list[str] = []
+    outcome = run_sweep(config, ["nat.random_fully=false,true"], tmp_path / "mc.db", workers=1,
+                        notify=notes.append)
+    assert (outcome.engine, notes) == ("mc", [])
+    frame = snatsim.load_results(tmp_path / "mc.db")
+    assert frame["engine"].tolist() == ["mc", "mc"] and frame["method"].tolist() == ["mc", "mc"]
+    assert {"delayed_fraction.ge_1s_lo", "syn_drop_probability_lo", "trials"} <= set(frame.columns)
+    assert (frame["delayed_fraction.ge_1s_lo"] <= frame["delayed_fraction.ge_1s_hi"]).all()
+    seed = np.random.SeedSequence(11, spawn_key=(1, 0))
+    expected = snatsim.estimate(snatsim.load_scenario(config, ["nat.random_fully=true"]), rng=seed)
+    assert frame["delayed_fraction.ge_1s"].iloc[1] == expected.summary()["delayed_fraction"]["ge_1s"]
+
+
+def test_auto_falls_back_to_des_for_the_whole_sweep_with_a_note(config: Path,
+                                                                 tmp_path: Path) -> None:
+    notes: list[str] = []
+    outcome = run_sweep(config, ["kernel.version=6.1,4.14"], tmp_path / "s.db", workers=1,
+                        notify=notes.append)
+    assert outcome.engine == "des"
+    assert len(notes) == 1 and "does not cover point kernel.version=4.14" in notes[0]
+    assert "whole sweep runs on the SimPy model (des)" in notes[0]
+    assert snatsim.load_results(tmp_path / "s.db")["engine"].tolist() == ["des", "des"]
+    with pytest.raises(ConfigError, match=r"--engine mc at point kernel\.version=4\.14"):
+        run_sweep(config, ["kernel.version=6.1,4.14"], tmp_path / "mc.db", engine="mc")
+    assert not (tmp_path / "mc.db").exists()
 
 
 def test_an_unseeded_sweep_keeps_its_entropy_for_the_resume(tmp_path: Path) -> None:
     config = tmp_path / "unseeded.toml"
     config.write_text(TINY.replace("seed = 11\n", ""), encoding="utf-8")
     out = tmp_path / "s.db"
-    run_sweep(config, ["nat.random_fully=false,true"], out, workers=1)
+    run_sweep(config, ["nat.random_fully=false,true"], out, engine="des", workers=1)
     first = _rows(out)
     with sqlite3.connect(out) as conn:
         conn.execute("DELETE FROM runs WHERE point = 1")
     conn.close()
-    assert run_sweep(config, ["nat.random_fully=false,true"], out, workers=1).ran == 1
+    assert run_sweep(config, ["nat.random_fully=false,true"], out, engine="des", workers=1).ran == 1
     assert _rows(out) == first
     assert int(first[0]["entropy"]) > 2**64  # fresh 128-bit entropy, recorded

@@ -77,8 +77,10 @@ def sweep(
         int, typer.Option(help="Runs per point, each with its own seed.", min=1, metavar="N")
     ] = 1,
     engine: Annotated[
-        str, typer.Option(help="des (the SimPy model) or mc (Monte Carlo).", metavar="des|mc")
-    ] = "des",
+        str, typer.Option(help="auto: the Monte Carlo engine (snatsim estimate) when it covers "
+                          "every point, else the SimPy model, with a note; des: the SimPy model "
+                          "(snatsim run); mc: Monte Carlo only.", metavar="auto|des|mc")
+    ] = "auto",
     workers: Annotated[
         int | None,
         typer.Option(help="Local worker processes (default: all CPUs); results do not depend "
@@ -119,6 +121,7 @@ def sweep(
             config, grid or [], out, sets=set_ or [], zips=zip_ or [], grid_file=grid_file,
             replicates=replicates, engine=engine, workers=workers, scheduler=scheduler, crn=crn,
             seed=seed, progress=display,
+            notify=lambda note: console(stderr=True).print(f"note: {note}", soft_wrap=True),
         )
     except KeyboardInterrupt:
         display.close()

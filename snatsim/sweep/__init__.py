@@ -57,12 +57,13 @@ def run_sweep(
     zips: Sequence[str | Sequence[str]] = (),
     grid_file: str | Path | None = None,
     replicates: int = 1,
-    engine: str = "des",
+    engine: str = "auto",
     workers: int | None = None,
     scheduler: str | None = None,
     crn: bool = False,
     seed: int | None = None,
     progress: Callable[[int, int, int, int], None] | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> SweepOutcome:
     """Run ``config`` at every point of ``grid``, ``replicates`` times each, into ``out``.
 
@@ -77,6 +78,9 @@ def run_sweep(
         ``grid_file``, see :func:`~snatsim.sweep.grid.parse_grid`).
     sets:
         ``--set`` overrides applied to the base config before the grid's.
+    engine:
+        ``auto`` (the Monte Carlo engine, :func:`snatsim.estimate`, when it covers every point,
+        else the SimPy model for the whole sweep, said through ``notify``), ``mc`` or ``des``.
     workers:
         Local worker processes (default: all cores; 1 runs in this process). Not with
         ``scheduler``, a Dask scheduler address (``tcp://host:8786``) whose workers run it.
@@ -87,6 +91,8 @@ def run_sweep(
     progress:
         Called as ``progress(runs_done, runs_to_do, points_done, points)`` once before the
         first run and after each run (``runs_to_do`` leaves out runs found in the file).
+    notify:
+        Called with a note before anything runs (e.g. why ``auto`` chose the SimPy model).
     """
     from snatsim.sweep.runner import connect_scheduler, default_workers, plan_sweep
     from snatsim.sweep.store import Store, check_results_path
@@ -104,6 +110,8 @@ def run_sweep(
     path = Path(out)
     meta = check_results_path(path, plan.fingerprint())
     client = connect_scheduler(scheduler) if scheduler is not None else None
+    if plan.note is not None and notify is not None:
+        notify(plan.note)
     try:
         if meta is None:
             meta = _meta(plan)

@@ -13,8 +13,10 @@ rely on:
   ``connections.attempted``, ``ports.max_in_use.203.0.113.10:443``, ``kernel.nat_era``, ...
 * each interval as two columns beside its metric, ``*_lo`` and ``*_hi``: the summary's
   ``delayed_fraction_ci95.ge_1s = [lo, hi]`` becomes ``delayed_fraction.ge_1s_lo`` and
-  ``delayed_fraction.ge_1s_hi`` (and a ``{mean, se, ci95}`` block ``X`` gives ``X.mean``, ``X.se``,
-  ``X_lo``, ``X_hi``). A missing interval (no connections) is ``None``/NaN.
+  ``delayed_fraction.ge_1s_hi``; a ``ci95`` level is dropped from the name: a ``{mean, se, ci95}``
+  block ``X`` gives ``X.mean``, ``X.se``, ``X_lo``, ``X_hi``, and the Monte Carlo engine's
+  ``ci95.syn_drop_probability`` gives ``syn_drop_probability_lo`` / ``_hi``. A missing interval
+  (no connections) is ``None``/NaN.
 * ``warnings``: the run's warnings as a JSON list; provenance is kept apart from the metrics:
   ``entropy`` (the root seed's entropy), ``spawn_key`` (the run's ``SeedSequence`` spawn key, JSON),
   ``wall_s`` (seconds the run took), ``snatsim_version`` and ``engine``.
@@ -50,8 +52,8 @@ def flatten_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
             for key, inner in value.items():
                 walk((*path, str(key)), inner, interval)
             return
-        if path[-1] == "ci95":  # {mean, se, ci95}: X.ci95 -> X_lo, X_hi
-            path, interval = path[:-1], True
+        if "ci95" in path:  # {mean, se, ci95}: X.ci95 -> X_lo; ci95.X -> X_lo (Monte Carlo)
+            path, interval = tuple(p for p in path if p != "ci95"), True
         if interval:
             lo, hi = (value if _is_interval(value) else (None, None))
             out[".".join(path) + "_lo"], out[".".join(path) + "_hi"] = lo, hi

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ENGINES", "SCHEDULER_TIMEOUT_S", "SweepPlan", "Task", "plan_sweep", "run_task"]
 
-ENGINES = ("des", "mc")
+ENGINES = ("auto", "des", "mc")
 SCHEDULER_TIMEOUT_S = 10.0
 """How long to try to reach a Dask scheduler before giving up."""
 MAX_RUNS = 1_000_000
@@ -77,7 +77,10 @@ class SweepPlan:
     scenarios: tuple[Scenario, ...]
     replicates: int
     engine: str
+    """``des`` or ``mc``, as resolved from ``auto``."""
     crn: bool
+    note: str | None = None
+    """Why ``auto`` chose the engine it did, when it is not the Monte Carlo engine."""
 
     @property
     def seed(self) -> int | None:
@@ -101,14 +104,35 @@ class SweepPlan:
                 for p in range(len(self.scenarios)) for r in range(self.replicates)]
 
 
-def _engine_available(engine: str) -> None:
+def choose_engine(engine: str, points: Sequence[tuple[str, ...]],
+                  scenarios: Sequence[Scenario]) -> tuple[str, str | None]:
+    """Resolve ``auto``: the Monte Carlo engine when it covers every point, else the SimPy model
+    for the whole sweep (rows of one sweep come from one engine), with a note saying why.
+
+    ``mc`` asked for a point the Monte Carlo engine does not cover is a ConfigError naming it.
+    """
     import snatsim
 
-    if engine == "mc" and "estimate" not in snatsim._LAZY:
-        raise ConfigError(
-            "--engine", "mc needs snatsim.estimate (the vectorized Monte Carlo engine), which "
-            "this snatsim does not have yet; use --engine des"
-        )
+    if engine == "des":
+        return "des", None
+    if "estimate" not in snatsim._LAZY:
+        if engine == "mc":
+            raise ConfigError("--engine", "mc needs snatsim.estimate (the Monte Carlo engine), "
+                              "which this snatsim does not have; use --engine des")
+        return "des", "this snatsim has no Monte Carlo engine: running the SimPy model (des)"
+    from snatsim.mc.steady import plan as mc_plan
+
+    for overrides, scenario in zip(points, scenarios, strict=True):
+        try:
+            mc_plan(scenario)
+        except ConfigError as exc:
+            where = " ".join(overrides)
+            if engine == "mc":
+                raise ConfigError(f"--engine mc at point {where}",
+                                  f"{exc}; use --engine des (the SimPy model)") from None
+            return "des", (f"the Monte Carlo engine does not cover point {where} ({exc}): the "
+                           "whole sweep runs on the SimPy model (des)")
+    return "mc", None
 
 
 def plan_sweep(
@@ -117,7 +141,7 @@ def plan_sweep(
     *,
     sets: Sequence[str] = (),
     replicates: int = 1,
-    engine: str = "des",
+    engine: str = "auto",
     crn: bool = False,
 ) -> SweepPlan:
     """Validate the base scenario and every point's scenario; nothing is run or written.
@@ -132,13 +156,12 @@ def plan_sweep(
     from snatsim.replicates import MAX_REPLICATES
 
     if engine not in ENGINES:
-        raise ConfigError("--engine", f"{engine!r} is not an engine; use des or mc")
+        raise ConfigError("--engine", f"{engine!r} is not an engine; use auto, des or mc")
     if not 1 <= replicates <= MAX_REPLICATES:
         raise ConfigError("--replicates", f"{replicates:,} is outside 1..{MAX_REPLICATES:,}")
     if grid.size() * replicates > MAX_RUNS:
         raise ConfigError("--replicates", f"{grid.size():,} points x {replicates:,} replicates "
                           f"is more than {MAX_RUNS:,} runs; split the sweep")
-    _engine_available(engine)
     base = load_scenario(config, list(sets))
     points = grid.points()
     scenarios = []
@@ -149,7 +172,8 @@ def plan_sweep(
             problems = getattr(exc, "problems", ())
             why = "; ".join(f"{f}: {m}" for f, m in problems) if problems else exc.message
             raise ConfigError(f"--grid point {' '.join(overrides)}", why) from None
-    return SweepPlan(base, grid, tuple(points), tuple(scenarios), replicates, engine, crn)
+    chosen, note = choose_engine(engine, points, scenarios)
+    return SweepPlan(base, grid, tuple(points), tuple(scenarios), replicates, chosen, crn, note)
 
 
 # --------------------------------------------------------------------------------- execution
