@@ -171,3 +171,31 @@ def test_unknown_mode_or_cause_names_the_field() -> None:
 def test_story_json_round_trips() -> None:
     data = explain("4.14").to_dict()
     assert json.loads(json.dumps(data)) == data
+
+
+# ------------------------------------------------------------------ the mitigations replayed
+def test_4_14_race_mitigations_each_remove_the_lost_syn() -> None:
+    """--random-fully (distinct random starts) and one CPU (the second NAT sees the first entry
+    confirmed, spec §3.2) each end the race; one CPU costs one window δ of queueing instead."""
+    story = explain("4.14", "default", "race")
+    assert story.outcome()["syns_lost"] == 1
+    rows = {m["mitigation"]: m for m in story.mitigations}
+    assert set(rows) == {"--random-fully", "one CPU"}
+    assert rows["--random-fully"]["syns_lost"] == rows["one CPU"]["syns_lost"] == 0
+    assert rows["--random-fully"]["slowest_connect_s"] == pytest.approx(RTT_S + WINDOW_S)
+    assert rows["one CPU"]["slowest_connect_s"] == pytest.approx(RTT_S + 2 * WINDOW_S)
+
+
+def test_a_story_told_with_random_fully_does_not_replay_it() -> None:
+    story = explain("4.14", "random-fully", "preservation")
+    assert [m["mitigation"] for m in story.mitigations] == ["one CPU"]
+
+
+def test_a_wider_window_ends_exhaustion_and_a_never_connected_flow_has_no_latency() -> None:
+    """5.4 eviction script: the SYN never connects within the script (TIME_WAIT holds both ports
+    for 120 s); two more ports let it through at once."""
+    story = explain("5.4", "default", "eviction")
+    assert story.outcome()["slowest_connect_s"] is None
+    (wider,) = story.mitigations
+    assert wider["syns_lost"] == 0 and wider["slowest_connect_s"] == pytest.approx(RTT_S + WINDOW_S)
+    assert explain("5.4", "default", "eviction", mitigations=False).mitigations == []

@@ -12,7 +12,7 @@ from typing import Any, Literal, get_args
 
 from snatsim.config import Scenario
 
-__all__ = ["CAUSES", "MODES", "Cause", "Mode", "build"]
+__all__ = ["CAUSES", "MITIGATIONS", "MODES", "Cause", "Mode", "build", "describe"]
 
 Cause = Literal["race", "preservation", "eviction", "exhaustion"]
 Mode = Literal["default", "random", "random-fully"]
@@ -27,6 +27,7 @@ SEED = 2  # seed 2: on 6.5+ the eviction script evicts (seed 1: the sequence tes
 SHARED_PORT = 40000  # the pods' bound source port in the preservation script
 SMALL_WINDOW = "20000-20099"  # race: a --to-ports window the pods' ports lie outside of
 TINY_WINDOW = "20000-20001"  # eviction / exhaustion: two ports, filled by two holders
+WIDER_WINDOW = "20000-20003"  # the mitigation of a full window: two more ports
 
 _WHAT = {
     "race": "two pods connect at the same instant on two CPUs; --to-ports "
@@ -59,8 +60,22 @@ def describe(cause: str) -> str:
     return _WHAT[cause]
 
 
-def build(kernel: str, mode: str, cause: str, seed: int = SEED) -> Scenario:
-    """The scenario for ``cause`` on ``kernel`` with the rule's ``mode`` flags (spec §4.1)."""
+# cause -> the mitigations replayed after the story: (label, changes to build()'s arguments)
+MITIGATIONS: dict[str, tuple[tuple[str, dict[str, Any]], ...]] = {
+    "race": (("--random-fully", {"mode": "random-fully"}), ("one CPU", {"cpus": 1})),
+    "preservation": (("--random-fully", {"mode": "random-fully"}), ("one CPU", {"cpus": 1})),
+    "eviction": (("a wider window " + WIDER_WINDOW, {"window": WIDER_WINDOW}),),
+    "exhaustion": (("a wider window " + WIDER_WINDOW, {"window": WIDER_WINDOW}),),
+}
+
+
+def build(kernel: str, mode: str, cause: str, seed: int = SEED, *, cpus: int = 2,
+          window: str | None = None) -> Scenario:
+    """The scenario for ``cause`` on ``kernel`` with the rule's ``mode`` flags (spec §4.1).
+
+    ``cpus`` and ``window`` (a ``--to-ports`` range replacing the script's) are the knobs the
+    mitigations turn (:data:`MITIGATIONS`).
+    """
     nat: dict[str, Any] = {"target": "masquerade", "random": mode == "random",
                            "random_fully": mode == "random-fully"}
     conntrack: dict[str, Any] = {}
@@ -81,11 +96,13 @@ def build(kernel: str, mode: str, cause: str, seed: int = SEED) -> Scenario:
     d: dict[str, Any] = {
         "simulation": {"duration_s": duration_s, "warmup_s": 0.0, "seed": seed, "drain": False},
         "kernel": {"version": kernel},
-        "node": {"ip": NODE_IP, "cpus": 2, "steering": "client", "nat_to_confirm_us": WINDOW_US},
+        "node": {"ip": NODE_IP, "cpus": cpus, "steering": "client", "nat_to_confirm_us": WINDOW_US},
         "network": {"rtt_s": RTT_S},
         "nat": nat,
         "workload": workloads,
     }
+    if window is not None:
+        nat["to_ports"] = window
     if conntrack:
         d["conntrack"] = conntrack
     return Scenario.from_dict(d)

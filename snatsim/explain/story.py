@@ -47,6 +47,18 @@ class Story:
     events: list[dict[str, Any]] = field(default_factory=list)
     connections: list[dict[str, Any]] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=dict)
+    mitigations: list[dict[str, Any]] = field(default_factory=list)
+
+    def outcome(self) -> dict[str, Any]:
+        """What the run came to: SYNs lost, clashes, evictions, the slowest connect (None when a
+        connection never connected within the script)."""
+        latencies = [c["latency_s"] for c in self.connections]
+        return {
+            "syns_lost": sum(c["lost"] for c in self.connections),
+            "clashes": sum(e["kind"] == "clash" for e in self.events),
+            "evictions": sum(len(e.get("evicted", [])) for e in self.events),
+            "slowest_connect_s": None if None in latencies else max(latencies),
+        }
 
     def kinds(self) -> list[str]:
         """The event kinds in order (what tests and readers check first)."""
@@ -58,7 +70,8 @@ class Story:
             "kernel": self.kernel, "mode": self.mode, "cause": self.cause, "seed": self.seed,
             "setup": self.setup, "eras": self.eras, "possible": self.why_not is None,
             "why_not": self.why_not, "events": self.events, "connections": self.connections,
-            "counters": self.counters,
+            "counters": self.counters, "outcome": self.outcome(),
+            "mitigations": self.mitigations,
         }
 
 

@@ -73,3 +73,27 @@ def render(story: Story, console: Console) -> None:
     console.print(seen)
     counters = ", ".join(f"{k} {v}" for k, v in story.counters.items())
     console.print(f"conntrack -S at the end: {counters} (docs/kernel.md §7)")
+    if story.mitigations:
+        _print_mitigations(story, console)
+
+
+def _slowest(seconds: float | None) -> str:
+    return "never (within the script)" if seconds is None else clock(seconds)
+
+
+def _print_mitigations(story: Story, console: Console) -> None:
+    """The same script replayed with each mitigation, next to the story's own outcome."""
+    from rich.table import Table
+
+    table = Table(title="The same script with a mitigation (each from its own run)",
+                  title_justify="left", padding=(0, 1))
+    for header in ("run", "SYNs lost", "clashes", "evictions", "slowest connect()"):
+        table.add_column(header, justify="left" if header in ("run", "slowest connect()")
+                         else "right")
+    rows = [{"mitigation": f"as above (--mode {story.mode})", **story.outcome()},
+            *story.mitigations]
+    for row in rows:
+        lost = f"[bold red]{row['syns_lost']}[/]" if row["syns_lost"] else "0"
+        table.add_row(row["mitigation"], lost, str(row["clashes"]), str(row["evictions"]),
+                      _slowest(row["slowest_connect_s"]))
+    console.print(table)
