@@ -137,3 +137,13 @@ def test_explain_in_a_real_process() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert "clash" in [e["kind"] for e in json.loads(out.stdout)["events"]]
+
+
+def test_docs_name_every_json_field() -> None:
+    """docs/explain.md lists the top-level keys and each nat/clash event key of ``--json``."""
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "explain.md").read_text(encoding="utf-8")
+    data = story_json("--kernel", "4.14")
+    nat = next(e for e in data["events"] if e["kind"] == "nat")
+    clash = next(e for e in data["events"] if e["kind"] == "clash")
+    for key in [*data, *nat, *clash]:
+        assert f"`{key}`" in doc, key
