@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,14 @@ import numpy as np
 from snatsim.config import Scenario, load_scenario
 from snatsim.errors import ConfigError
 from snatsim.mc.engine import Tallies, run
-from snatsim.mc.figures import CAUSE_KEYS, DestinationOdds, mixture, syn_counts, weighted_quantiles
+from snatsim.mc.figures import (
+    CAUSE_KEYS,
+    DestinationOdds,
+    cluster_drop_probabilities,
+    mixture,
+    syn_counts,
+    weighted_quantiles,
+)
 from snatsim.mc.steady import SteadyPlan, plan
 from snatsim.rng import SeedLike
 
@@ -102,12 +110,8 @@ def estimate(scenario: Scenario | str | Path, *, rng: SeedLike = None, trials: i
         result = EstimateResult(scenario, steady, tallies, seed, root, rel_error_target=rel_error)
         if result.rel_error_reached() or tallies.trials >= cap:
             return result
-        more = run(steady, root, min(tallies.trials, cap - tallies.trials),
-                   first_block=len(tallies.sums[0]), progress=_bind(progress, cap,
-                                                                   tallies.trials))
-        tallies = Tallies(tuple(np.vstack([a, b]) for a, b in zip(tallies.sums, more.sums,
-                                                                     strict=True)),
-                          tallies.allocations + more.allocations)
+        tallies = run(steady, root, min(tallies.trials, cap - tallies.trials), after=tallies,
+                      progress=_bind(progress, cap, tallies.trials))
 
 
 def _bind(progress: Callable[[int, int], None] | None, planned: int,
@@ -136,7 +140,7 @@ class EstimateResult:
         self.provenance = provenance(self.scenario, self.seed, self.seed_sequence)
 
     def __repr__(self) -> str:
-        f = _figures(self.steady, self.tallies.sums)
+        f = _figures(self.steady, self.tallies)
         return (f"<EstimateResult: kernel {self.scenario.kernel.version}, trials "
                 f"{self.tallies.trials:,}, delayed >= 1 s {f['delayed']['ge_1s']:.3g}>")
 
@@ -150,7 +154,7 @@ class EstimateResult:
         """Is the >= 1 s delayed fraction's interval within ``rel_error_target`` of it?"""
         if self.rel_error_target is None:
             return False
-        est = float(_figures(self.steady, self.tallies.sums)["delayed"]["ge_1s"])
+        est = float(_figures(self.steady, self.tallies)["delayed"]["ge_1s"])
         lo, hi = self.ci95()["delayed_fraction_ge_1s"]
         return bool(est > 0 and (hi - lo) / 2 <= self.rel_error_target * est)
 
@@ -159,9 +163,47 @@ class EstimateResult:
         return _summary(self)
 
 
-def _figures(steady: SteadyPlan, sums: tuple[np.ndarray, ...]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Law:
+    """How one workload's connects to one destination fare: per-SYN conditional drop odds, the
+    cause split, and per-connect means of ``found``, kept ports and evictions."""
+
+    probs: list[float]
+    causes_at: Callable[[int], dict[str, float]]
+    found_per_syn: float
+    kept: float
+    evicted_per_syn: float
+    found_per_connect: float | None = None  # clusters tally found per connection
+
+
+def _laws(steady: SteadyPlan, tallies: Tallies) -> dict[str, list[tuple[float, _Law]]]:
+    """Per workload: (share, law) for each of its destinations (or its cluster)."""
+    odds = [DestinationOdds.from_sums(s) for s in tallies.sums]
+    none = DestinationOdds(0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0)  # snat = false: nothing to lose
+    out: dict[str, list[tuple[float, _Law]]] = {}
+    for name, parts in steady.workload_destinations.items():
+        out[name] = []
+        for k, p in parts:
+            o = odds[k] if k >= 0 else none
+            out[name].append((p, _Law(list(o.drop_probabilities()), o.causes_at, o.found,
+                                      o.kept, o.evicted)))
+    for c, sums in zip(steady.clusters, tallies.clusters, strict=True):
+        col = sums.sum(axis=0)
+        probs = cluster_drop_probabilities(col[4:])
+        n = float(col[1])
+        law = _Law(probs, partial(_race_only, probs), 0.0, float(col[2]) / n, 0.0,
+                   found_per_connect=float(col[3]) / n)
+        out[c.workload] = [(1.0, law)]
+    return out
+
+
+def _race_only(probs: list[float], k: int) -> dict[str, float]:
+    """Aligned tickers lose SYNs to races only (their windows are far from full)."""
+    return {"race": probs[min(k, len(probs) - 1)]}
+
+
+def _figures(steady: SteadyPlan, tallies: Tallies) -> dict[str, Any]:
     """Per-connect figures (probabilities, expected counts per connect) from block tallies."""
-    odds = [DestinationOdds.from_sums(s) for s in sums]
     total_rate = sum(steady.workload_rates.values())
     out: dict[str, Any] = {"per_workload": {}, "delayed": dict.fromkeys(
         (f"ge_{t:g}s" for t in THRESHOLDS_S), 0.0)}
@@ -170,14 +212,13 @@ def _figures(steady: SteadyPlan, sums: tuple[np.ndarray, ...]) -> dict[str, Any]
     causes = dict.fromkeys(CAUSE_KEYS, 0.0)
     lat_values: list[float] = []
     lat_weights: list[float] = []
-    for name, parts in steady.workload_destinations.items():
+    for name, parts in _laws(steady, tallies).items():
         share_w = steady.workload_rates[name] / total_rate
         timeout = steady.connect_timeout_s[name]
         wl = dict.fromkeys(("established", "delayed_ge_1s", "lost_packets"), 0.0)
-        for k, p in parts:
-            o = odds[k] if k >= 0 else DestinationOdds(0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0)
-            mix = mixture(o, steady, timeout)
-            counts = syn_counts(o, o.drop_probabilities(), steady, timeout)
+        for p, law in parts:
+            mix = mixture(law.probs, steady, timeout)
+            counts = syn_counts(law.probs, law.causes_at, steady, timeout)
             w = share_w * p
             est = sum(mix.established)
             for t in THRESHOLDS_S:
@@ -187,9 +228,10 @@ def _figures(steady: SteadyPlan, sums: tuple[np.ndarray, ...]) -> dict[str, Any]
             acc["app_timeout"] += w * mix.app_timeout
             acc["syns"] += w * counts.sent
             acc["dropped"] += w * counts.dropped
-            acc["found"] += w * counts.sent * o.found
-            acc["kept"] += w * o.kept
-            acc["evicted"] += w * counts.sent * o.evicted
+            acc["found"] += w * (counts.sent * law.found_per_syn if law.found_per_connect is None
+                                 else law.found_per_connect)
+            acc["kept"] += w * law.kept
+            acc["evicted"] += w * counts.sent * law.evicted_per_syn
             acc["latency_sum"] += w * sum(x * y for x, y in zip(mix.latencies_s,
                                                               mix.established, strict=True))
             for c in CAUSE_KEYS:
@@ -206,13 +248,18 @@ def _figures(steady: SteadyPlan, sums: tuple[np.ndarray, ...]) -> dict[str, Any]
 
 def _intervals(steady: SteadyPlan, tallies: Tallies) -> dict[str, list[float]]:
     """95 % intervals from the spread of the figures over GROUPS interleaved block groups."""
-    blocks = min(len(s) for s in tallies.sums)
-    groups = min(GROUPS, blocks)
-    whole = _figures(steady, tallies.sums)
+    groups = min(GROUPS, max(len(s) for s in (*tallies.sums, *tallies.clusters)))
+    whole = _figures(steady, tallies)
     if groups < 2:
         return {k: [v, math.inf] for k, v in _key_figures(whole).items()}
-    per_group = [_key_figures(_figures(steady, tuple(s[g::groups] for s in tallies.sums)))
-                 for g in range(groups)]
+    def part(s: np.ndarray, g: int) -> np.ndarray:
+        # a stream with fewer blocks than groups (a destination with a tiny share of the
+        # flows) enters every group whole: its own spread is left out of the interval
+        return s[g::groups] if len(s) >= groups else s
+
+    per_group = [_key_figures(_figures(steady, Tallies(
+        tuple(part(s, g) for s in tallies.sums), 0,
+        tuple(part(c, g) for c in tallies.clusters)))) for g in range(groups)]
     q = T975[groups - 2]
     floor = _rule_of_three(tallies)
     out = {}
@@ -240,7 +287,7 @@ def _summary(r: EstimateResult) -> dict[str, Any]:
     from snatsim.results import CONNTRACK_KEYS
 
     steady, sc = r.steady, r.scenario
-    f = _figures(steady, r.tallies.sums)
+    f = _figures(steady, r.tallies)
     ci = r.ci95()
     measured_s = steady.measured_s
     attempted = sum(steady.workload_rates.values()) * measured_s

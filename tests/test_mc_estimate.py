@@ -74,7 +74,6 @@ def test_more_cpus_and_a_longer_window_race_more() -> None:
 
 
 @pytest.mark.parametrize(("override", "field"), [
-    ("kernel.version=4.14", "kernel.version"),
     ("workload.0.source_port=40000", "workload.0.source_port"),
     ("workload.0.rate_per_s=500", "workload.0"),  # 60,000 ports held of 64,512
     ("conntrack.max=30000", "conntrack.max"),
@@ -91,11 +90,12 @@ def test_udp_is_refused_by_field() -> None:
     assert err.value.field == "workload.0.protocol"
 
 
-def test_aligned_tickers_and_bursts_are_refused_by_field() -> None:
-    sc = snatsim.load_scenario("configs/legacy-rover.toml", ["kernel.version=6.1"])
+def test_bursts_and_aligned_tickers_to_several_destinations_are_refused_by_field() -> None:
+    sc = snatsim.load_scenario("configs/legacy-rover.toml", [
+        'workload.0.destinations=["203.0.113.20:443", "203.0.113.30:443"]'])
     with pytest.raises(ConfigError) as err:
         snatsim.estimate(sc, trials=4096)
-    assert err.value.field == "workload.0.align_phase"
+    assert err.value.field == "workload.0.destinations"
     raw = _scenario().to_dict()
     wl = {k: v for k, v in raw["workload"][0].items() if k != "rate_per_s"}
     raw["workload"] = [wl | {"arrival": "burst", "burst_size": 10, "burst_interval_s": 1.0}]
@@ -103,6 +103,29 @@ def test_aligned_tickers_and_bursts_are_refused_by_field() -> None:
     with pytest.raises(ConfigError) as err:
         snatsim.estimate(burst, trials=4096)
     assert err.value.field == "workload.0.arrival"
+
+
+def test_cluster_tallies_do_not_depend_on_the_chunk_size() -> None:
+    steady = plan(snatsim.load_scenario("configs/legacy-rover.toml"))
+    root = np.random.SeedSequence(5)
+    ref = engine.run(steady, root, 250_000, chunk_trials=1)
+    got = engine.run(steady, root, 250_000, chunk_trials=1 << 30)
+    assert len(got.clusters) == 1 and len(got.clusters[0]) >= 2
+    for x, y in zip((*ref.sums, *ref.clusters), (*got.sums, *got.clusters), strict=True):
+        assert np.array_equal(x, y)
+
+
+def test_rel_error_sampling_extends_with_the_next_blocks() -> None:
+    steady = plan(snatsim.load_scenario("configs/legacy-rover.toml"))
+    root = np.random.SeedSequence(5)
+    half = engine.run(steady, root, 60_000)
+    both = engine.run(steady, root, 60_000, after=half)
+    for k, (x, y) in enumerate(zip(half.sums, both.sums, strict=True)):
+        assert np.array_equal(y[:len(x)], x) and len(y) > len(x)
+        nxt = engine.DestinationSampler(steady, k).block(
+            np.random.default_rng(engine.block_seed(root, k, len(x))))
+        assert np.array_equal(y[len(x)], nxt)
+    assert both.trials > half.trials and both.allocations > half.allocations
 
 
 @pytest.mark.parametrize(("kwargs", "field"), [

@@ -37,7 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from snatsim.kernel.eras import NatEra
-from snatsim.mc.alloc import max_rounds, search_rounds
+from snatsim.mc.alloc import max_rounds, search_rounds, search_rover
 from snatsim.mc.steady import DestinationPlan, SteadyPlan, overlap_jmax
 
 BLOCK_TRIALS = 4096
@@ -48,16 +48,19 @@ DELTA_SPAN = 20.0  # overlaps are sampled up to jmax for a delta of DELTA_SPAN ร
 
 @dataclass(frozen=True)
 class Tallies:
-    """Per block tallies of every destination: ``sums[k]`` has shape (blocks, len(TALLY));
-    ``allocations`` counts the NAT decisions sampled (leaders and partners)."""
+    """Per block tallies: ``sums[k]`` of destination ``k``, shape (blocks, len(TALLY));
+    ``clusters[i]`` of aligned workload ``i`` (columns :func:`snatsim.mc.cluster.cluster_columns`);
+    ``allocations`` counts the NAT decisions sampled (leaders, partners, every ticker's round)."""
 
     sums: tuple[NDArray[np.float64], ...]
     allocations: int
+    clusters: tuple[NDArray[np.float64], ...] = ()
 
     @property
     def trials(self) -> int:
-        """Trials run over every destination."""
-        return int(sum(s[:, 0].sum() for s in self.sums))
+        """New flows sampled: steady trials plus every ticker of every tick."""
+        return int(sum(s[:, 0].sum() for s in self.sums)
+                   + sum(c[:, 1].sum() for c in self.clusters))
 
 
 def block_seed(root: np.random.SeedSequence, dest: int, block: int) -> np.random.SeedSequence:
@@ -74,7 +77,11 @@ class DestinationSampler:
         self.dest: DestinationPlan = steady.destinations[index]
         era = steady.profile.nat_era
         self.evicting = era >= NatEra.A3
-        self.rounds = max_rounds(self.dest.size)
+        self.a1 = era == NatEra.A1
+        # A1 default and --random: every search starts where the shared rover (or the per-
+        # destination hash) points, so overlapping searches take one port (spec ยง4.4 "A1")
+        self.shared_start = self.a1 and not steady.random_fully
+        self.rounds = 1 if self.a1 else max_rounds(self.dest.size)
         rates = np.asarray(self.dest.rate_per_cpu, dtype=float)
         total = rates.sum()
         self.cpu_p = rates / total if total > 0 else np.full(rates.size, 1.0 / rates.size)
@@ -98,8 +105,8 @@ class DestinationSampler:
         held_p = float(d.pod_port_held(d.held(t_s))) if d.preserve else 1.0
         cpu = rng.choice(self.cpu_p.size, n, p=self.cpu_p)
         delta_s = p.nat_to_confirm_us.sample(rng, n) * 1e-6
-        slot, searched, res_found, gave_up, evicted = self._take_ports(rng, busy, evictable,
-                                                                        held_p, (n,))
+        slot, searched, res_found, gave_up, evicted, rover = self._take_ports(
+            rng, busy, evictable, held_p, (n,))
         found = res_found + (searched & d.preserve)  # a held pod port: the used-check counts it
         mu = self.other_rate[cpu] * (delta_s + self.delta_mean_s)
         weight = -np.expm1(-mu)
@@ -107,7 +114,10 @@ class DestinationSampler:
         u = rng.random(n)
         if self.other_rate.max() > 0:
             j = _overlap_given_one(mu, u, self.jmax)
-            p_slot, *_ = self._take_ports(rng, busy, evictable, held_p, (n, self.jmax))
+            p_slot, p_searched, *_ = self._take_ports(rng, busy, evictable, held_p,
+                                                      (n, self.jmax))
+            if self.shared_start:  # a searching partner takes the port the rover points at
+                p_slot = np.where(p_searched, rover[:, None], p_slot)
             clash = (p_slot == slot[:, None]) & (np.arange(self.jmax) < j[:, None])
             lose = 1.0 - np.prod(1.0 - 0.5 * clash, axis=1)
             lose[gave_up] = 0.0  # already lost to exhaustion
@@ -120,18 +130,26 @@ class DestinationSampler:
     def _take_ports(self, rng: np.random.Generator, busy: NDArray[np.bool_],
                     evictable: NDArray[np.bool_] | None, held_p: float, shape: tuple[int, ...]
                     ) -> tuple[NDArray[np.int64], NDArray[np.bool_], NDArray[np.int32],
-                               NDArray[np.bool_], NDArray[np.bool_]]:
-        """Window slot each flow's NAT takes: the pod port kept, or the search's choice."""
+                               NDArray[np.bool_], NDArray[np.bool_], NDArray[np.int64]]:
+        """Window slot each flow's NAT takes: the pod port kept, or the search's choice.
+
+        Returns the slot, searched, found, gave_up and evicted flags, and the search's own slot
+        (A1 rover: where the rover points after this flow's search, uniform start).
+        """
         d = self.dest
         searched = rng.random(shape) < held_p
         pod_slot = d.pod_lo - d.lo + d.pod_step * rng.integers(0, d.pod_choices, size=shape)
         offsets = rng.integers(0, 1 << 16, size=(*shape, self.rounds), dtype=np.uint16)
-        res = search_rounds(busy, offsets, evictable=evictable)
-        slot = np.where(searched, res.slot.astype(np.int64), pod_slot)
+        if self.a1:
+            res = search_rover(busy, offsets[..., 0])
+        else:
+            res = search_rounds(busy, offsets, evictable=evictable)
+        search_slot = res.slot.astype(np.int64)
+        slot = np.where(searched, search_slot, pod_slot)
         gave_up = searched & res.gave_up
         evicted = searched & ~res.gave_up & busy[0, res.slot]
         found = np.where(searched, res.found, 0)
-        return slot, searched, found, gave_up, evicted
+        return slot, searched, found, gave_up, evicted, search_slot
 
 
 def _overlap_given_one(mu: NDArray[np.float64], u: NDArray[np.float64],
@@ -149,32 +167,48 @@ def _overlap_given_one(mu: NDArray[np.float64], u: NDArray[np.float64],
     return j
 
 
-def run(steady: SteadyPlan, root: np.random.SeedSequence, trials: int, *, first_block: int = 0,
-        chunk_trials: int = 1 << 16,
+def run(steady: SteadyPlan, root: np.random.SeedSequence, trials: int, *,
+        after: Tallies | None = None, chunk_trials: int = 1 << 16,
         progress: Callable[[int], None] | None = None) -> Tallies:
-    """Run about ``trials`` trials, split over destinations by rate, in whole blocks.
+    """Sample about ``trials`` new flows, split over the streams by rate, in whole blocks.
 
-    Destination ``k`` runs blocks ``first_block ..`` (a later call with a larger ``first_block``
-    adds independent blocks: used by ``rel_error`` sampling). ``chunk_trials`` only sets how many
-    blocks are run between progress calls (memory is one block at a time); the tallies do not
-    depend on it. ``progress(trials_done)`` is called after each chunk.
+    The streams are the destinations (steady trials, :class:`DestinationSampler`) and the aligned
+    workloads (ticks of ``k`` flows, :class:`~snatsim.mc.cluster.ClusterSampler`; stream index
+    ``len(destinations) + i`` in the block seeds). ``after``: tallies of an earlier call to extend
+    with the next blocks of every stream (``rel_error`` sampling). ``chunk_trials`` only sets how
+    many flows are sampled between progress calls (memory is one block at a time); the tallies
+    do not depend on it. ``progress(flows_done)`` is called after each chunk.
     """
-    total = sum(d.rate_per_s for d in steady.destinations)
-    per_chunk = max(1, chunk_trials // BLOCK_TRIALS)
-    sums, done, allocations = [], 0, 0
-    for k, d in enumerate(steady.destinations):
-        share = d.rate_per_s / total if total > 0 else 1.0 / len(steady.destinations)
-        blocks = max(1, round(trials * share / BLOCK_TRIALS))
-        sampler = DestinationSampler(steady, k)
-        rows = []
-        for b in range(first_block, first_block + blocks):
-            rows.append(sampler.block(np.random.default_rng(block_seed(root, k, b))))
-            if progress is not None and len(rows) % per_chunk == 0:
-                progress(done + len(rows) * BLOCK_TRIALS)
-        done += blocks * BLOCK_TRIALS
-        racing = sampler.other_rate.max() > 0
-        allocations += blocks * BLOCK_TRIALS * (1 + (sampler.jmax if racing else 0))
-        sums.append(np.array(rows, dtype=float).reshape(-1, len(TALLY)))
+    from snatsim.mc.cluster import CLUSTER_BLOCK, ClusterSampler
+
+    dests, clusters = steady.destinations, steady.clusters
+    rates = [d.rate_per_s for d in dests] + [c.tickers / c.period_s for c in clusters]
+    total = sum(rates)
+    samplers: list[tuple[Callable[[np.random.Generator], NDArray[np.float64]], int, int]] = []
+    for k in range(len(dests)):
+        ds = DestinationSampler(steady, k)
+        samplers.append((ds.block, BLOCK_TRIALS,
+                         BLOCK_TRIALS * (1 + (ds.jmax if ds.other_rate.max() > 0 else 0))))
+    for c in clusters:
+        cs = ClusterSampler(steady, c, steady.steering)
+        samplers.append((cs.block, CLUSTER_BLOCK * c.tickers, CLUSTER_BLOCK * c.tickers))
+    before = () if after is None else (*after.sums, *after.clusters)
+    chunks = [chunk_trials]  # flows left before the next progress call
+    done, allocations, out = 0, 0 if after is None else after.allocations, []
+
+    for i, (block, flows, allocs) in enumerate(samplers):
+        share = rates[i] / total if total > 0 else 1.0 / len(samplers)
+        first = len(before[i]) if before else 0
+        rows = [before[i]] if before else []
+        for b in range(first, first + max(1, round(trials * share / flows))):
+            rows.append(block(np.random.default_rng(block_seed(root, i, b)))[None, :])
+            done += flows
+            allocations += allocs
+            chunks[0] -= flows
+            if progress is not None and chunks[0] <= 0:
+                progress(done)
+                chunks[0] = chunk_trials
+        out.append(np.vstack(rows))
     if progress is not None:
         progress(done)
-    return Tallies(tuple(sums), allocations)
+    return Tallies(tuple(out[:len(dests)]), allocations, tuple(out[len(dests):]))

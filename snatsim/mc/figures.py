@@ -11,6 +11,7 @@ era's SYN schedule (spec §9) and the app's ``connect_timeout_s``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +55,20 @@ class DestinationOdds:
         return min(1.0, self.race + self.gave_up), min(1.0, self.race + self.gave_up_again)
 
 
+    def causes_at(self, k: int) -> dict[str, float]:
+        """P(SYN ``k`` is dropped, by cause | the SYNs before it were dropped)."""
+        gu = self.gave_up if k == 0 else self.gave_up_again
+        return {"race": self.race, "eviction": gu * self.eviction_share,
+                "exhaustion": gu * (1.0 - self.eviction_share)}
+
+
+def cluster_drop_probabilities(hist: NDArray[np.float64]) -> list[float]:
+    """P(SYN ``k`` dropped | SYNs ``0..k-1`` were) from counts of connections by SYNs lost."""
+    reach = np.cumsum(hist[::-1])[::-1]  # reach[k]: connections that lost at least k SYNs
+    return [float(reach[k + 1] / reach[k]) if reach[k] > 0 else 0.0
+            for k in range(len(hist) - 1)]
+
+
 @dataclass(frozen=True)
 class SynCounts:
     """Expected SYNs per connect: sent, dropped, and the drops by cause."""
@@ -63,31 +78,32 @@ class SynCounts:
     causes: dict[str, float]
 
 
-def syn_counts(odds: DestinationOdds, mixture_probs: tuple[float, float], steady: SteadyPlan,
-               timeout_s: float | None) -> SynCounts:
-    """Expected SYNs sent and dropped per connect (the retransmit chain, spec §9)."""
+def syn_counts(probs: Sequence[float], causes_at: Callable[[int], dict[str, float]],
+               steady: SteadyPlan, timeout_s: float | None) -> SynCounts:
+    """Expected SYNs sent and dropped per connect (the retransmit chain, spec §9).
+
+    ``probs[k]``: P(SYN ``k`` dropped | the earlier ones were), the last value repeating;
+    ``causes_at(k)`` splits it by cause.
+    """
     sends = steady.schedule.send_times_s
     reach, sent, dropped = 1.0, 0.0, 0.0
     causes = dict.fromkeys(CAUSE_KEYS, 0.0)
     for k, send_s in enumerate(sends):
         if timeout_s is not None and k and send_s >= timeout_s:
             break  # the app gave up before this retransmit
-        p = mixture_probs[min(k, 1)]
-        gu = odds.gave_up if k == 0 else odds.gave_up_again
+        p = probs[min(k, len(probs) - 1)]
         sent += reach
         dropped += reach * p
-        if p > 0:
-            causes["race"] += reach * odds.race
-            causes["eviction"] += reach * gu * odds.eviction_share
-            causes["exhaustion"] += reach * gu * (1.0 - odds.eviction_share)
+        for cause, q in causes_at(k).items():
+            causes[cause] += reach * q
         reach *= p
     return SynCounts(sent, dropped, causes)
 
 
-def mixture(odds: DestinationOdds, steady: SteadyPlan, timeout_s: float | None) -> LatencyMixture:
-    """The connect outcome law towards one destination (spec §9)."""
-    return latency_mixture(list(odds.drop_probabilities()), steady.schedule,
-                           rtt_s=steady.rtt_mean_s,
+def mixture(probs: Sequence[float], steady: SteadyPlan,
+            timeout_s: float | None) -> LatencyMixture:
+    """The connect outcome law for per-SYN conditional drop probabilities (spec §9)."""
+    return latency_mixture(list(probs), steady.schedule, rtt_s=steady.rtt_mean_s,
                            nat_to_confirm_s=steady.nat_to_confirm_us.mean * 1e-6,
                            connect_timeout_s=timeout_s)
 

@@ -28,7 +28,7 @@ from snatsim.config import Scenario, WorkloadConfig
 from snatsim.distributions import Distribution, as_distribution
 from snatsim.errors import ConfigError
 from snatsim.kernel.client_port import default_port_range
-from snatsim.kernel.eras import ClientEra, NatEra
+from snatsim.kernel.eras import ClientEra
 from snatsim.kernel.profiles import KernelProfile
 from snatsim.kernel.tcp import SynSchedule, syn_schedule
 from snatsim.kernel.window import port_window
@@ -99,6 +99,22 @@ class DestinationPlan:
 
 
 @dataclass(frozen=True)
+class ClusterPlan:
+    """An aligned periodic workload: its destination, its tickers' CPUs, jitter and period."""
+
+    workload: str
+    dest: int
+    cpus: tuple[int, ...]  # client steering: each ticker's CPU
+    jitter_s: Distribution
+    period_s: float
+
+    @property
+    def tickers(self) -> int:
+        """Connections per tick."""
+        return len(self.cpus)
+
+
+@dataclass(frozen=True)
 class SteadyPlan:
     """Everything the engine needs about a scenario (see the module docstring)."""
 
@@ -113,6 +129,9 @@ class SteadyPlan:
     workload_rates: dict[str, float]
     warmup_s: float
     duration_s: float
+    steering: str = "client"
+    random_fully: bool = False  # A1: a PRNG start per search instead of the shared rover
+    clusters: tuple[ClusterPlan, ...] = ()
 
     @property
     def measured_s(self) -> float:
@@ -121,15 +140,12 @@ class SteadyPlan:
 
 
 def workload_rate_per_s(wl: WorkloadConfig, rtt_mean_s: float, field: str) -> float:
-    """Long-run new-connection rate of a workload (closed loop: clients over the DES's cycle)."""
+    """Long-run new-connection rate of a workload (closed loop: clients over the DES's cycle;
+    bursts are refused: field ``arrival``)."""
     if wl.arrival == "closed-loop":
         cycle_s = (wl.requests_per_connection * as_distribution(wl.hold_s).mean
                    + as_distribution(wl.think_time_s).mean + rtt_mean_s)
         return wl.clients / cycle_s
-    if wl.arrival == "periodic" and wl.align_phase:
-        raise ConfigError(f"{field}.align_phase", "aligned tickers fire together: their races "
-                          "are clusters, which the Monte Carlo engine does not sample yet; "
-                          "set align_phase = false or use snatsim run")
     if wl.arrival == "burst":
         raise ConfigError(f"{field}.arrival", "bursts open their connections at one instant: "
                           "the Monte Carlo engine does not sample such clusters yet; use "
@@ -142,10 +158,6 @@ def workload_rate_per_s(wl: WorkloadConfig, rtt_mean_s: float, field: str) -> fl
 def _check_supported(scenario: Scenario, profile: KernelProfile) -> None:
     """Raise a ConfigError naming the field for what the steady state cannot represent."""
     nat = scenario.nat
-    if profile.nat_era == NatEra.A1:
-        raise ConfigError("kernel.version", f"{scenario.kernel.version} is in NAT era A1 (global "
-                          "rover, <= 4.20), which the Monte Carlo engine does not sample yet; "
-                          "use a 5.0+ kernel or snatsim run")
     if nat.target == "snat" and len(nat.to_source) > 1:
         raise ConfigError("nat.to_source", "the Monte Carlo engine samples one NAT address; "
                           "give one address or use snatsim run")
@@ -176,8 +188,8 @@ def _cpu_shares(scenario: Scenario) -> list[np.ndarray]:
 def plan(scenario: Scenario) -> SteadyPlan:
     """Derive the :class:`SteadyPlan` of ``scenario``; ConfigError for what it cannot represent.
 
-    Refused: NAT era A1, UDP, fixed source ports, several NAT addresses, aligned tickers and
-    bursts (clusters), a mean occupancy above :data:`MAX_OCCUPANCY` of a window or above
+    Refused: UDP, fixed source ports, several NAT addresses, bursts, aligned tickers towards
+    several destinations, a mean occupancy above :data:`MAX_OCCUPANCY` of a window or above
     :data:`MAX_TABLE_SHARE` of ``conntrack.max`` (there the steady state breaks: drops feed back
     into the load).
     """
@@ -193,6 +205,8 @@ def plan(scenario: Scenario) -> SteadyPlan:
     pod_inside = nat.port_range is None or (lo <= pod_lo and pod_hi < lo + size)
     preserve = not (nat.random or nat.random_fully) and pod_inside
     shares = _cpu_shares(scenario)
+    aligned = {i for i, wl in enumerate(scenario.workload)
+               if wl.arrival == "periodic" and wl.align_phase}
     flows: dict[str, list[tuple[WorkloadFlows, np.ndarray]]] = {}
     wl_dest: dict[str, list[tuple[str, float]]] = {}
     rates: dict[str, float] = {}
@@ -208,7 +222,9 @@ def plan(scenario: Scenario) -> SteadyPlan:
             if not wl.snat:
                 continue  # no NAT: pods' own addresses never clash (spec §4.2 step 1)
             f = WorkloadFlows(wl.name, rate * p, live_s, closing_s)
-            flows.setdefault(label, []).append((f, rate * p * shares[i]))
+            # aligned tickers race as clusters (snatsim.mc.cluster), not as Poisson partners
+            racing = 0.0 if i in aligned else rate * p
+            flows.setdefault(label, []).append((f, racing * shares[i]))
     dests = tuple(
         DestinationPlan(label, tuple(f for f, _ in parts),
                         tuple(float(x) for x in np.sum([c for _, c in parts], axis=0)),
@@ -217,6 +233,7 @@ def plan(scenario: Scenario) -> SteadyPlan:
     )
     _check_load(scenario, dests)
     index = {d.label: k for k, d in enumerate(dests)}
+    clusters = tuple(_cluster(scenario, i, index) for i in sorted(aligned))
     return SteadyPlan(
         profile=profile, destinations=dests, cpus=scenario.node.cpus,
         nat_to_confirm_us=as_distribution(scenario.node.nat_to_confirm_us),
@@ -228,7 +245,24 @@ def plan(scenario: Scenario) -> SteadyPlan:
                                for name, parts in wl_dest.items()},
         workload_rates=rates,
         warmup_s=scenario.simulation.warmup_s, duration_s=scenario.simulation.duration_s,
+        steering=scenario.node.steering, random_fully=nat.random_fully, clusters=clusters,
     )
+
+
+def _cluster(scenario: Scenario, i: int, index: dict[str, int]) -> ClusterPlan:
+    """The :class:`ClusterPlan` of aligned periodic workload ``i`` (one destination, SNATed)."""
+    wl = scenario.workload[i]
+    if len(wl.destinations) != 1 or not wl.snat:
+        field = f"workload.{i}.destinations" if wl.snat else f"workload.{i}.snat"
+        raise ConfigError(field, "aligned tickers are sampled towards one SNATed destination; "
+                          "split the workload per destination or use snatsim run")
+    nat = scenario.nat
+    ip = scenario.node.ip if nat.target == "masquerade" else nat.to_source[0]
+    first = sum(w.clients for w in scenario.workload[:i])
+    cpus = tuple((first + c) % scenario.node.cpus for c in range(wl.clients))
+    assert wl.period_s is not None
+    return ClusterPlan(wl.name, index[f"tcp {ip} -> {wl.destinations[0].address}"], cpus,
+                       as_distribution(wl.jitter_s), wl.period_s)
 
 
 def _check_load(scenario: Scenario, dests: tuple[DestinationPlan, ...]) -> None:

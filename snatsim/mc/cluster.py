@@ -1,0 +1,165 @@
+"""Aligned tickers: one tick of a cron-like group as one trial (spec §3.2, §4.4 "A1", §6.2, §9).
+
+A periodic workload with ``align_phase`` fires every client at once, separated only by the
+jitter: its races are clusters, not pairs. A trial draws one tick of the whole group: every
+ticker's arrival (its jitter), the CPU its SYN is processed on (``client``: its client's CPU,
+``i mod cpus``; ``flow-hash``: one uniform CPU per connection; ``random``: one per packet) and its
+NAT -> confirm time. Each CPU is a FIFO (a NAT waits for the CPU's previous confirm, spec §3.2,
+§13.1) as in ``snatsim.des``. Who loses:
+
+* **rover** (A1 default and ``--random``: a start offset shared by every search): the searches
+  that overlap take one port; processed in NAT order, a search joins the current *group* while
+  the group's port is not yet confirmed, else the rover has moved on and it leads a new group;
+  in each group all but the first to confirm are dropped (:func:`rover_losers`);
+* **slots** (``--random-fully``, A2+ searches, and kept pod ports everywhere): each flow's port
+  from its own search (:mod:`snatsim.mc.alloc`) on the block's occupancy, or its pod port when
+  preservation keeps it; two flows on one port whose windows overlap clash, the later confirm is
+  dropped (:func:`slot_losers`).
+
+A dropped SYN is retransmitted at the schedule's times with the same offsets, so the losers of
+one round form the next round's cluster (spec §9, §16.2: same pod port, so a searched flow
+searches again). Background flows of other workloads are not in the cluster (a tick lasts about
+a millisecond). Draw order per block: ``t``, ``m``, busy ports, pod-port-held uniforms, pod
+ports, then per round: jitter (round 0 only), CPUs (steering ``flow-hash`` in round 0,
+``random`` every round), deltas, search offsets.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from snatsim.kernel.eras import NatEra
+from snatsim.mc.alloc import max_rounds, search_rounds, search_rover
+from snatsim.mc.steady import ClusterPlan, DestinationPlan, SteadyPlan
+
+CLUSTER_BLOCK = 64  # ticks per block
+
+
+def cluster_columns(sends: int) -> tuple[str, ...]:
+    """Tally columns: ticks, connections, kept ports, found, then connections by SYNs lost."""
+    return ("ticks", "connections", "kept", "found", *(f"lost_{k}" for k in range(sends + 1)))
+
+
+def cpu_fifo(arrive_s: NDArray[np.float64], delta_s: NDArray[np.float64],
+             cpu: NDArray[np.int64], active: NDArray[np.bool_],
+             cpus: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """NAT and confirm times of each active flow when every CPU is a FIFO (inactive: inf)."""
+    n, k = arrive_s.shape
+    t = np.where(active, arrive_s, np.inf)
+    order = np.argsort(t, axis=1, kind="stable")
+    rows = np.arange(n)
+    free = np.zeros((n, cpus))
+    nat = np.full((n, k), np.inf)
+    conf = np.full((n, k), np.inf)
+    for p in range(k):
+        i = order[:, p]
+        a = t[rows, i]
+        ok = np.isfinite(a)
+        if not ok.any():
+            break
+        c = cpu[rows, i]
+        s = np.maximum(a, free[rows, c])
+        e = s + delta_s[rows, i]
+        free[rows[ok], c[ok]] = e[ok]
+        nat[rows[ok], i[ok]] = s[ok]
+        conf[rows[ok], i[ok]] = e[ok]
+    return nat, conf
+
+
+def rover_losers(nat_s: NDArray[np.float64], conf_s: NDArray[np.float64],
+                 part: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Flows ``part`` that share a rover port with an earlier confirm (A1 rover, spec §4.4)."""
+    n, k = nat_s.shape
+    t = np.where(part, nat_s, np.inf)
+    order = np.argsort(t, axis=1, kind="stable")
+    rows = np.arange(n)
+    gmin = np.full(n, -np.inf)  # earliest confirm of the current group (its port held from then)
+    gid = np.zeros(n, dtype=np.int64)
+    group = np.zeros((n, k), dtype=np.int64)
+    for p in range(k):
+        i = order[:, p]
+        s = t[rows, i]
+        ok = np.isfinite(s)
+        if not ok.any():
+            break
+        new = ok & (s >= gmin)  # a NAT at the confirm instant (the CPU's next packet) sees it
+        gid += new
+        c = conf_s[rows, i]
+        gmin = np.where(new, c, np.where(ok, np.minimum(gmin, c), gmin))
+        group[rows, i] = gid
+    flat = rows[:, None] * (k + 1) + group
+    first = np.full(n * (k + 1), np.inf)
+    np.minimum.at(first, flat[part], conf_s[part])
+    out: NDArray[np.bool_] = part & (conf_s > first[flat])
+    return out
+
+
+def slot_losers(nat_s: NDArray[np.float64], conf_s: NDArray[np.float64],
+                slot: NDArray[np.int64], part: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Flows ``part`` on the same port as another whose window overlaps and confirms first."""
+    n, k = slot.shape
+    lost = np.zeros((n, k), dtype=bool)
+    keyed = np.where(part, slot, -1 - np.arange(k))  # inactive flows never match
+    ordered = np.sort(keyed, axis=1)
+    suspects = np.flatnonzero((ordered[:, 1:] == ordered[:, :-1]).any(axis=1))
+    for r in suspects:  # rare: compare the trial's flows pairwise
+        same = keyed[r][:, None] == keyed[r][None, :]
+        overlap = ((nat_s[r][:, None] < conf_s[r][None, :])
+                   & (nat_s[r][None, :] < conf_s[r][:, None]))
+        earlier = conf_s[r][None, :] < conf_s[r][:, None]  # [i, j]: j confirms before i
+        lost[r] = (same & overlap & earlier).any(axis=1)
+    out: NDArray[np.bool_] = lost & part
+    return out
+
+
+class ClusterSampler:
+    """Runs blocks of ticks of one aligned workload."""
+
+    def __init__(self, steady: SteadyPlan, cluster: ClusterPlan, steering: str) -> None:
+        self.plan = steady
+        self.cluster = cluster
+        self.steering = steering
+        self.dest: DestinationPlan = steady.destinations[cluster.dest]
+        era = steady.profile.nat_era
+        self.a1 = era == NatEra.A1
+        self.rover = self.a1 and not steady.random_fully
+        self.rounds = 1 if self.a1 else max_rounds(self.dest.size)
+        self.sends = steady.schedule.send_times_s
+
+    def block(self, rng: np.random.Generator, n: int = CLUSTER_BLOCK) -> NDArray[np.float64]:
+        """Tally ``n`` ticks (see the module docstring for the draw order)."""
+        d, p, c = self.dest, self.plan, self.cluster
+        k, cpus = c.tickers, p.cpus
+        t_s = rng.uniform(p.warmup_s, p.duration_s)
+        m = min(int(rng.poisson(float(d.held(t_s)))), d.size)
+        busy = np.zeros((1, d.size), dtype=bool)
+        busy[0, rng.choice(d.size, m, replace=False)] = True
+        held_p = float(d.pod_port_held(d.held(t_s))) if d.preserve else 1.0
+        searched = rng.random((n, k)) < held_p
+        pod_slot = d.pod_lo - d.lo + d.pod_step * rng.integers(0, d.pod_choices, size=(n, k))
+        jitter = c.jitter_s.sample(rng, n * k).reshape(n, k)
+        cpu = np.broadcast_to(np.asarray(c.cpus, dtype=np.int64), (n, k))
+        active = np.ones((n, k), dtype=bool)
+        lost = np.zeros((n, k), dtype=np.int64)
+        found = 0.0
+        for r, send_s in enumerate(self.sends):
+            if r and not active.any():
+                break
+            if self.steering == "random" or (self.steering == "flow-hash" and r == 0):
+                cpu = rng.integers(0, cpus, size=(n, k))
+            delta = p.nat_to_confirm_us.sample(rng, n * k).reshape(n, k) * 1e-6
+            nat, conf = cpu_fifo(jitter + send_s, delta, cpu, active, cpus)
+            start = rng.integers(0, 1 << 16, size=(n, k, self.rounds), dtype=np.uint16)
+            res = search_rover(busy, start[..., 0]) if self.a1 else search_rounds(busy, start)
+            found += float(np.sum((res.found + d.preserve) * (searched & active)))
+            if self.rover:
+                drop = rover_losers(nat, conf, active & searched)
+                drop |= slot_losers(nat, conf, pod_slot, active & ~searched)
+            else:
+                slot = np.where(searched, res.slot.astype(np.int64), pod_slot)
+                drop = slot_losers(nat, conf, slot, active) | (active & searched & res.gave_up)
+            lost += drop
+            active = drop
+        hist = np.bincount(lost.ravel(), minlength=len(self.sends) + 1)
+        return np.array([n, n * k, float((~searched).sum()), found, *hist], dtype=float)

@@ -1,0 +1,112 @@
+"""snatsim.mc.cluster: the array code equals a scalar event-driven reference on the same draws."""
+
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+import pytest
+
+from snatsim.mc.cluster import cpu_fifo, rover_losers, slot_losers
+
+CPUS = 4
+
+
+def _draws(seed: int, n: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    arrive = rng.lognormal(np.log(2e-5) - 0.5, 1.0, (n, k))  # dense: queues and groups form
+    delta = rng.lognormal(np.log(1e-6) - 0.125, 0.5, (n, k))
+    cpu = np.broadcast_to(np.arange(k) % CPUS, (n, k))
+    return arrive, delta, cpu
+
+
+def _scalar_tick(arrive: np.ndarray, delta: np.ndarray, cpu: np.ndarray, slot: np.ndarray | None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """One tick as the DES runs it: FIFO CPUs, NAT then confirm; rover (slot None) or each
+    flow's search result ``slot`` (a slot already confirmed at its NAT is seen busy: the search
+    goes on to a port of its own). Returns NAT times and lost flags. A confirm precedes a NAT
+    at the same instant."""
+    k = arrive.size
+    events = [(float(arrive[i]), 1, i) for i in range(k)]  # (time, 0 confirm / 1 arrival, flow)
+    heapq.heapify(events)
+    busy, queue = [False] * CPUS, [[] for _ in range(CPUS)]
+    rover, confirmed, port = 0, set(), {}
+    nat, lost = np.zeros(k), np.zeros(k, dtype=bool)
+
+    def do_nat(i: int, t: float) -> None:
+        nonlocal rover
+        if slot is None:
+            while rover in confirmed:  # the rover's port is taken: the next one
+                rover += 1
+            port[i] = rover
+        else:
+            port[i] = int(slot[i]) if int(slot[i]) not in confirmed else -1 - i
+        nat[i] = t
+        heapq.heappush(events, (t + float(delta[i]), 0, i))
+
+    while events:
+        t, kind, i = heapq.heappop(events)
+        c = int(cpu[i])
+        if kind == 1:
+            if busy[c]:
+                queue[c].append(i)
+            else:
+                busy[c] = True
+                do_nat(i, t)
+            continue
+        if port[i] in confirmed:
+            lost[i] = True
+        else:
+            confirmed.add(port[i])
+        if queue[c]:
+            do_nat(queue[c].pop(0), t)
+        else:
+            busy[c] = False
+    return nat, lost
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_rover_groups_equal_the_scalar_reference(seed: int) -> None:
+    arrive, delta, cpu = _draws(seed, 60, 40)
+    active = np.ones(arrive.shape, dtype=bool)
+    nat, conf = cpu_fifo(arrive, delta, cpu, active, CPUS)
+    lost = rover_losers(nat, conf, active)
+    for r in range(arrive.shape[0]):
+        ref_nat, ref_lost = _scalar_tick(arrive[r], delta[r], cpu[r], None)
+        assert np.array_equal(nat[r], ref_nat)
+        assert np.array_equal(lost[r], ref_lost)
+    assert lost.any() and not lost.all()
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_slot_clashes_equal_the_scalar_reference(seed: int) -> None:
+    arrive, delta, cpu = _draws(seed, 60, 40)
+    slot = np.random.default_rng(seed).integers(0, 300, arrive.shape)  # repeats, no triples
+    active = np.ones(arrive.shape, dtype=bool)
+    nat, conf = cpu_fifo(arrive, delta, cpu, active, CPUS)
+    lost = slot_losers(nat, conf, slot, active)
+    for r in range(arrive.shape[0]):
+        _, ref_lost = _scalar_tick(arrive[r], delta[r], cpu[r], slot[r])
+        assert np.array_equal(lost[r], ref_lost)
+    assert lost.any()
+
+
+def test_inactive_flows_neither_lose_nor_block() -> None:
+    arrive, delta, cpu = _draws(6, 30, 20)
+    active = np.random.default_rng(6).random(arrive.shape) < 0.5
+    nat, conf = cpu_fifo(arrive, delta, cpu, active, CPUS)
+    assert np.isinf(nat[~active]).all() and np.isfinite(nat[active]).all()
+    lost = rover_losers(nat, conf, active)
+    assert not lost[~active].any()
+    sub_nat, _ = cpu_fifo(np.where(active, arrive, 1e9), delta, cpu,
+                                 np.ones(arrive.shape, dtype=bool), CPUS)
+    assert np.array_equal(nat[active], sub_nat[active])
+
+
+def test_one_cpu_never_races() -> None:
+    arrive, delta, _ = _draws(7, 50, 40)
+    cpu = np.zeros(arrive.shape, dtype=np.int64)
+    active = np.ones(arrive.shape, dtype=bool)
+    nat, conf = cpu_fifo(arrive, delta, cpu, active, 1)
+    assert not rover_losers(nat, conf, active).any()
+    assert not slot_losers(nat, conf, np.zeros(arrive.shape, dtype=np.int64), active).any()
