@@ -90,19 +90,39 @@ def test_udp_is_refused_by_field() -> None:
     assert err.value.field == "workload.0.protocol"
 
 
-def test_bursts_and_aligned_tickers_to_several_destinations_are_refused_by_field() -> None:
+def test_aligned_tickers_to_several_destinations_are_refused_by_field() -> None:
     sc = snatsim.load_scenario("configs/legacy-rover.toml", [
         'workload.0.destinations=["203.0.113.20:443", "203.0.113.30:443"]'])
     with pytest.raises(ConfigError) as err:
         snatsim.estimate(sc, trials=4096)
     assert err.value.field == "workload.0.destinations"
+
+
+def _burst(interval_s: float) -> snatsim.Scenario:
     raw = _scenario().to_dict()
     wl = {k: v for k, v in raw["workload"][0].items() if k != "rate_per_s"}
-    raw["workload"] = [wl | {"arrival": "burst", "burst_size": 10, "burst_interval_s": 1.0}]
-    burst = snatsim.Scenario.from_dict(raw)
+    raw["workload"] = [wl | {"arrival": "burst", "burst_size": 10, "burst_interval_s": interval_s}]
+    return snatsim.Scenario.from_dict(raw)
+
+
+@pytest.mark.parametrize(("interval_s", "field"), [
+    (0.5, "workload.0.burst_interval_s"),  # the 1 s retransmit lands on the third burst
+    (0.45, "workload.0.burst_interval_s"),  # the 63 s one on the 141st
+])
+def test_ticks_whose_retransmits_land_on_a_later_tick_are_refused(interval_s: float,
+                                                                  field: str) -> None:
     with pytest.raises(ConfigError) as err:
-        snatsim.estimate(burst, trials=4096)
-    assert err.value.field == "workload.0.arrival"
+        snatsim.estimate(_burst(interval_s), trials=4096)
+    assert err.value.field == field
+
+
+def test_bursts_take_their_clients_in_turn() -> None:
+    steady = plan(_burst(0.43))
+    (cluster,) = steady.clusters
+    # 60 clients on 4 CPUs, bursts of 10: six phases before the pattern repeats
+    assert len(cluster.cpus) == 6 and cluster.tickers == 10
+    assert cluster.cpus[1] == tuple((10 + j) % 4 for j in range(10))
+    assert cluster.jitter_s.mean == 0.0 and cluster.period_s == 0.43
 
 
 def test_cluster_tallies_do_not_depend_on_the_chunk_size() -> None:

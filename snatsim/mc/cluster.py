@@ -1,7 +1,9 @@
-"""Aligned tickers: one tick of a cron-like group as one trial (spec §3.2, §4.4 "A1", §6.2, §9).
+"""Aligned tickers and bursts: one tick of the group as one trial (spec §3.2, §4.4 "A1", §6.2, §9).
 
 A periodic workload with ``align_phase`` fires every client at once, separated only by the
-jitter: its races are clusters, not pairs. A trial draws one tick of the whole group: every
+jitter; a burst opens ``burst_size`` connections at one instant from its clients in turn (the
+DES's same-instant order is the clients' order, kept here by a stable sort). Their races are
+clusters, not pairs. A trial draws one tick of the whole group: every
 ticker's arrival (its jitter), the CPU its SYN is processed on (``client``: its client's CPU,
 ``i mod cpus``; ``flow-hash``: one uniform CPU per connection; ``random``: one per packet) and its
 NAT -> confirm time. Each CPU is a FIFO (a NAT waits for the CPU's previous confirm, spec §3.2,
@@ -20,8 +22,8 @@ A dropped SYN is retransmitted at the schedule's times with the same offsets, so
 one round form the next round's cluster (spec §9, §16.2: same pod port, so a searched flow
 searches again). Background flows of other workloads are not in the cluster (a tick lasts about
 a millisecond). Draw order per block: ``t``, ``m``, busy ports, pod-port-held uniforms, pod
-ports, then per round: jitter (round 0 only), CPUs (steering ``flow-hash`` in round 0,
-``random`` every round), deltas, search offsets.
+ports, jitter, the burst phase (bursts whose clients' CPUs cycle only), then per round: CPUs
+(steering ``flow-hash`` in round 0, ``random`` every round), deltas, search offsets.
 """
 
 from __future__ import annotations
@@ -139,7 +141,11 @@ class ClusterSampler:
         searched = rng.random((n, k)) < held_p
         pod_slot = d.pod_lo - d.lo + d.pod_step * rng.integers(0, d.pod_choices, size=(n, k))
         jitter = c.jitter_s.sample(rng, n * k).reshape(n, k)
-        cpu = np.broadcast_to(np.asarray(c.cpus, dtype=np.int64), (n, k))
+        patterns = np.asarray(c.cpus, dtype=np.int64)
+        if len(patterns) == 1:
+            cpu = np.broadcast_to(patterns[0], (n, k))
+        else:  # a burst: which clients' turn it is (one integer per tick, drawn only here)
+            cpu = patterns[rng.integers(0, len(patterns), size=n)]
         active = np.ones((n, k), dtype=bool)
         lost = np.zeros((n, k), dtype=np.int64)
         found = 0.0

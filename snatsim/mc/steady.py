@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from snatsim.config import Scenario, WorkloadConfig
-from snatsim.distributions import Distribution, as_distribution
+from snatsim.distributions import Distribution, Fixed, as_distribution
 from snatsim.errors import ConfigError
 from snatsim.kernel.client_port import default_port_range
 from snatsim.kernel.eras import ClientEra
@@ -100,18 +100,23 @@ class DestinationPlan:
 
 @dataclass(frozen=True)
 class ClusterPlan:
-    """An aligned periodic workload: its destination, its tickers' CPUs, jitter and period."""
+    """An aligned periodic workload or a burst workload: its destination, its connections' CPUs
+    per tick, the jitter of their start and the period.
+
+    ``cpus[phase][j]`` is the CPU of the ``j``-th connection of a tick (client steering); a burst
+    takes its clients in turn, so the pattern cycles over several phases (one for tickers).
+    """
 
     workload: str
     dest: int
-    cpus: tuple[int, ...]  # client steering: each ticker's CPU
+    cpus: tuple[tuple[int, ...], ...]
     jitter_s: Distribution
     period_s: float
 
     @property
     def tickers(self) -> int:
         """Connections per tick."""
-        return len(self.cpus)
+        return len(self.cpus[0])
 
 
 @dataclass(frozen=True)
@@ -140,16 +145,11 @@ class SteadyPlan:
 
 
 def workload_rate_per_s(wl: WorkloadConfig, rtt_mean_s: float, field: str) -> float:
-    """Long-run new-connection rate of a workload (closed loop: clients over the DES's cycle;
-    bursts are refused: field ``arrival``)."""
+    """Long-run new-connection rate of a workload (closed loop: clients over the DES's cycle)."""
     if wl.arrival == "closed-loop":
         cycle_s = (wl.requests_per_connection * as_distribution(wl.hold_s).mean
                    + as_distribution(wl.think_time_s).mean + rtt_mean_s)
         return wl.clients / cycle_s
-    if wl.arrival == "burst":
-        raise ConfigError(f"{field}.arrival", "bursts open their connections at one instant: "
-                          "the Monte Carlo engine does not sample such clusters yet; use "
-                          "snatsim run")
     rate = wl.mean_rate_per_s()
     assert rate is not None
     return rate
@@ -188,7 +188,7 @@ def _cpu_shares(scenario: Scenario) -> list[np.ndarray]:
 def plan(scenario: Scenario) -> SteadyPlan:
     """Derive the :class:`SteadyPlan` of ``scenario``; ConfigError for what it cannot represent.
 
-    Refused: UDP, fixed source ports, several NAT addresses, bursts, aligned tickers towards
+    Refused: UDP, fixed source ports, several NAT addresses, aligned tickers or bursts towards
     several destinations, a mean occupancy above :data:`MAX_OCCUPANCY` of a window or above
     :data:`MAX_TABLE_SHARE` of ``conntrack.max`` (there the steady state breaks: drops feed back
     into the load).
@@ -206,7 +206,7 @@ def plan(scenario: Scenario) -> SteadyPlan:
     preserve = not (nat.random or nat.random_fully) and pod_inside
     shares = _cpu_shares(scenario)
     aligned = {i for i, wl in enumerate(scenario.workload)
-               if wl.arrival == "periodic" and wl.align_phase}
+               if wl.arrival == "burst" or (wl.arrival == "periodic" and wl.align_phase)}
     flows: dict[str, list[tuple[WorkloadFlows, np.ndarray]]] = {}
     wl_dest: dict[str, list[tuple[str, float]]] = {}
     rates: dict[str, float] = {}
@@ -250,19 +250,53 @@ def plan(scenario: Scenario) -> SteadyPlan:
 
 
 def _cluster(scenario: Scenario, i: int, index: dict[str, int]) -> ClusterPlan:
-    """The :class:`ClusterPlan` of aligned periodic workload ``i`` (one destination, SNATed)."""
+    """The :class:`ClusterPlan` of aligned periodic or burst workload ``i`` (one destination,
+    SNATed; a burst starts all its connections at one instant, clients in turn)."""
     wl = scenario.workload[i]
     if len(wl.destinations) != 1 or not wl.snat:
         field = f"workload.{i}.destinations" if wl.snat else f"workload.{i}.snat"
-        raise ConfigError(field, "aligned tickers are sampled towards one SNATed destination; "
-                          "split the workload per destination or use snatsim run")
+        raise ConfigError(field, "aligned tickers and bursts are sampled towards one SNATed "
+                          "destination; split the workload per destination or use snatsim run")
     nat = scenario.nat
     ip = scenario.node.ip if nat.target == "masquerade" else nat.to_source[0]
     first = sum(w.clients for w in scenario.workload[:i])
-    cpus = tuple((first + c) % scenario.node.cpus for c in range(wl.clients))
+    label = index[f"tcp {ip} -> {wl.destinations[0].address}"]
+    cpus = scenario.node.cpus
+    _check_rounds_apart(scenario, i)
+    if wl.arrival == "burst":
+        assert wl.burst_size is not None and wl.burst_interval_s is not None
+        size, n = wl.burst_size, wl.clients
+        phases = n // math.gcd(size, n)  # burst b starts at client (b * size) mod n
+        pattern = tuple(tuple((first + (b * size + j) % n) % cpus for j in range(size))
+                        for b in range(phases))
+        return ClusterPlan(wl.name, label, pattern, Fixed(value=0.0), wl.burst_interval_s)
     assert wl.period_s is not None
-    return ClusterPlan(wl.name, index[f"tcp {ip} -> {wl.destinations[0].address}"], cpus,
-                       as_distribution(wl.jitter_s), wl.period_s)
+    pattern = (tuple((first + c) % cpus for c in range(wl.clients)),)
+    return ClusterPlan(wl.name, label, pattern, as_distribution(wl.jitter_s), wl.period_s)
+
+
+def _check_rounds_apart(scenario: Scenario, i: int) -> None:
+    """Refuse ticks whose SYN retransmits land on a later tick: the clusters would merge.
+
+    A retransmit ``s`` seconds after a tick falls among a later tick's connections when ``s`` is
+    within the tick's spread (10 × the mean jitter, at least 1 ms) of a multiple of the period.
+    """
+    wl = scenario.workload[i]
+    period_s = wl.period_s if wl.arrival == "periodic" else wl.burst_interval_s
+    field = f"workload.{i}." + ("period_s" if wl.arrival == "periodic" else "burst_interval_s")
+    assert period_s is not None
+    spread_s = max(10.0 * as_distribution(wl.jitter_s).mean, 1e-3)
+    profile = scenario.kernel.profile()
+    schedule = syn_schedule(profile.syn_era, syn_retries=scenario.tcp.syn_retries,
+                            linear_timeouts=scenario.tcp.syn_linear_timeouts)
+    for send_s in schedule.send_times_s[1:]:
+        gap_s = abs(send_s - round(send_s / period_s) * period_s)
+        if gap_s < spread_s:
+            raise ConfigError(field, f"the SYN retransmit {send_s:g} s after a tick lands on a "
+                              f"later tick ({period_s:g} s apart): the losers would race that "
+                              "tick's connections, which the Monte Carlo engine does not "
+                              "sample; use a period that does not divide the retransmit times "
+                              "or snatsim run")
 
 
 def _check_load(scenario: Scenario, dests: tuple[DestinationPlan, ...]) -> None:
