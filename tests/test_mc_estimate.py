@@ -198,3 +198,28 @@ def test_occupancy_fills_for_runs_shorter_than_the_entries_life() -> None:
     assert d.held(10.0) == pytest.approx(300.0 * 10.0)
     assert d.held(1_000.0) == pytest.approx(300.0 * life_s)
     assert d.closing_share(0.0) == 0.0
+
+
+def test_an_app_timeout_below_one_second_ends_every_connect_that_lost_its_first_syn() -> None:
+    base = snatsim.load_scenario("configs/legacy-rover.toml", [
+        'nat.to_ports="1024-32767"', "workload.1.rate_per_s=0.001"])
+    timed = snatsim.load_scenario("configs/legacy-rover.toml", [
+        'nat.to_ports="1024-32767"', "workload.1.rate_per_s=0.001",
+        "workload.0.connect_timeout_s=0.5"])
+    a = snatsim.estimate(base, rng=2, trials=100_000).summary()
+    b = snatsim.estimate(timed, rng=2, trials=100_000).summary()
+    lost_first = a["delayed_fraction"]["ge_1s"] * a["connections"]["attempted"]
+    assert lost_first > 100
+    assert b["connections"]["app_timeouts"] == pytest.approx(lost_first, rel=1e-9)
+    assert b["connections"]["established"] + b["connections"]["app_timeouts"] == pytest.approx(
+        b["connections"]["attempted"], rel=1e-9)
+    assert b["syn"]["sent"] == pytest.approx(b["connections"]["attempted"], rel=1e-9)
+
+
+def test_progress_reports_flows_done_up_to_the_total() -> None:
+    seen: list[tuple[int, int]] = []
+    r = snatsim.estimate(_scenario(), rng=1, trials=10 * engine.BLOCK_TRIALS,
+                         progress=lambda done, planned: seen.append((done, planned)))
+    done = [d for d, _ in seen]
+    assert done == sorted(done) and done[-1] == r.tallies.trials
+    assert {p for _, p in seen} == {10 * engine.BLOCK_TRIALS}
