@@ -62,7 +62,7 @@ def sweep(
         ),
     ] = None,
     grid_file: Annotated[
-        Path | None, typer.Option(help="A sweep file (TOML) with a [grid] table (and zip).")
+        Path | None, typer.Option(help="A sweep file (TOML) with a \\[grid] table (and zip).")
     ] = None,
     zip_: Annotated[
         list[str] | None,
@@ -89,7 +89,7 @@ def sweep(
     scheduler: Annotated[
         str | None,
         typer.Option(help="Run on a Dask cluster: its scheduler's address, tcp://host:8786 "
-                     "(needs snatsim[dask]).", metavar="ADDRESS"),
+                     "(needs snatsim\\[dask]).", metavar="ADDRESS"),
     ] = None,
     crn: Annotated[
         bool, typer.Option("--crn", help="Common random numbers: replicate r uses the same "
