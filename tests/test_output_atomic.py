@@ -150,14 +150,6 @@ def test_a_trace_is_renamed_only_when_the_run_ends_normally(tmp_path: Path) -> N
     assert json.loads(trace.read_text().splitlines()[0])["step"] == "syn"
 
 
-def test_the_library_write_refuses_to_mix_runs(tmp_path: Path) -> None:
-    result = simulate(load_scenario(CONFIG, SHORT), rng=2, rows=True)
-    result.write(tmp_path / "r")
-    with pytest.raises(output.OutputPathError, match="force=True"):
-        result.write(tmp_path / "r")
-    assert {p.name for p in result.write(tmp_path / "r", force=True)} == RUN_FILES
-
-
 def test_a_symlinked_run_folder_is_replaced_through_the_link(
     tmp_path: Path, old_run: dict[str, bytes]
 ) -> None:
