@@ -4,15 +4,19 @@
 * the preserved fraction is over connections whose SYN reached NAT, not over every attempt;
 * the warm-up hides connections *started* before it, but packets, drops and ``conntrack -S``
   counters count by when they happen (snatsim/rundata.py, "Definitions used by the summary");
-* a row's ``first_drop_cause`` is the cause of its first drop, not of its last.
+* a row's ``first_drop_cause`` is the cause of its first drop, not of its last;
+* a workload an engine streamed no connection for still has its (zero) ``per_workload`` counts.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import pandas as pd
 from des_scripts import WINDOW_S, once, run, scenario
 
 from snatsim.results import simulate
+from snatsim.rundata import ConnectionStats
 
 
 def test_a_connect_of_exactly_one_second_counts_as_delayed_ge_1s() -> None:
@@ -65,3 +69,10 @@ def test_first_drop_cause_is_the_first_of_two_different_causes() -> None:
     row = result.to_frame().set_index("id").loc[2]
     assert (row["lost"], row["first_drop_cause"]) == (2, "race")
     assert result.summary()["insert_failed_causes"] == {"race": 1, "eviction": 0, "exhaustion": 1}
+
+
+def test_a_workload_without_streamed_connections_has_zero_counts() -> None:
+    """Stats that do not know a workload (an engine that measured none of its connections)."""
+    result = dataclasses.replace(simulate(scenario(once("w"))), stats=ConnectionStats())
+    zero = {"attempted": 0, "established": 0, "delayed_ge_1s": 0, "lost_packets": 0}
+    assert result.summary()["per_workload"] == {"w": zero}
