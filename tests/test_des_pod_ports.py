@@ -13,6 +13,7 @@ from itertools import pairwise
 import numpy as np
 from des_scripts import DST, once, scenario
 
+from snatsim.des.setup import PRUNE_MIN
 from snatsim.results import simulate
 
 DNS = "198.51.100.53:53"
@@ -57,3 +58,19 @@ def test_udp_lookups_of_a_pod_never_share_an_open_port_and_reuse_closed_ones() -
             reused += 1
     expected = rate**2 * (t_s - hold) ** 2 / (2 * ports)
     assert reused >= expected - 4 * np.sqrt(expected)
+
+
+def test_a_pod_keeps_connecting_after_giving_up_on_more_ports_than_it_keeps_unpruned() -> None:
+    """20 closed-loop clients of one pod give up after 0.05 s on SYNs that meet a full table: over
+    PRUNE_MIN given-up ports to one destination, all free again at once, so the pod's bookkeeping
+    forgets them (``Pod.local_port``) and every connect still gets a port."""
+    loop = {"name": "loop", "pods": 1, "clients_per_pod": 20, "arrival": "closed-loop",
+            "think_time_s": 0.01, "hold_s": 1.0, "connect_timeout_s": 0.05,
+            "destinations": [DST]}
+    result = simulate(scenario(once("holder"), loop, cpus=1, duration_s=2.5,
+                               conntrack={"max": 1}), rows="all")
+    f = result.to_frame()
+    mine = f[f["workload"] == "loop"]
+    assert len(mine) > PRUNE_MIN
+    assert set(mine["outcome"]) <= {"app_timeout", "in_flight"}
+    assert (mine["outcome"] == "app_timeout").sum() > PRUNE_MIN
