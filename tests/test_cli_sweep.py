@@ -7,27 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
+from bad_inputs import BASE
 from typer.testing import CliRunner
 
 from snatsim.cli import app
 from snatsim.sweep import runner
 
-TINY = """\
-[simulation]
-duration_s = 2.0
-warmup_s = 0.5
-seed = 3
-
-[kernel]
-version = "6.1"
-
-[[workload]]
-name = "api"
-pods = 2
-arrival = "poisson"
-rate_per_s = 30.0
-destinations = ["203.0.113.10:443"]
-"""
+TINY = BASE  # 2 pods, 20 connects/s for 3 simulated seconds, seed 1
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bad_inputs import BASE
 
 import snatsim
 from snatsim.errors import ConfigError
@@ -15,24 +16,13 @@ from snatsim.results import simulate
 from snatsim.sweep import run_sweep
 from snatsim.sweep.store import ResultsFileError
 
-TINY = """\
-[simulation]
-duration_s = 3.0
-warmup_s = 1.0
-seed = 11
-
-[kernel]
-version = "6.1"
-
-[[workload]]
-name = "api"
-pods = 2
-arrival = "poisson"
-rate_per_s = 40.0
-destinations = ["203.0.113.10:443"]
-"""
+TINY = BASE.replace("seed = 1\n", "seed = 11\n").replace("rate_per_s = 20.0", "rate_per_s = 40.0")
 GRID = ["nat.random_fully=false,true", "workload.0.rate_per_s=20,80"]
 VOLATILE = ["wall_s"]  # the only column that may differ between two runs of one sweep
+
+
+def test_the_tiny_config_is_the_corpus_base_seeded_11_at_40_per_s() -> None:
+    assert TINY != BASE and "seed = 11\n" in TINY and "rate_per_s = 40.0" in TINY
 
 
 @pytest.fixture
