@@ -87,7 +87,19 @@ def test_zeros_on_a_log_axis_are_counted_in_the_legend() -> None:
     frame.loc[0, METRIC] = 0.0
     figure = sweep_lines(frame, RATE, METRIC, FLAG, logy=True)
     labels = [str(ln.get_label()) for ln in figure.axes[0].get_lines()]
-    assert f"{FLAG} = false (1 at 0 not shown)" in labels
+    assert f"{FLAG} = false (1 at 0: ▼ at a run's 95 % upper bound)" in labels
+    (marker,) = [ln for ln in figure.axes[0].get_lines() if ln.get_marker() == "v"]
+    assert list(marker.get_xdata()) == [RATES[0]]
+    assert list(marker.get_ydata()) == [frame.loc[0, f"{METRIC}_hi"]]
+    without = frame.drop(columns=[f"{METRIC}_lo", f"{METRIC}_hi"])
+    labels = [str(ln.get_label()) for ln in sweep_lines(without, RATE, METRIC, FLAG,
+                                                        logy=True).axes[0].get_lines()]
+    assert f"{FLAG} = false (1 at 0, not shown)" in labels
+
+
+def test_numeric_x_gets_a_tick_at_each_swept_value() -> None:
+    ax = sweep_lines(results(1), RATE, METRIC, FLAG, logx=True).axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["10", "30", "100", "300"]
 
 
 def test_text_keys_become_ticks_in_grid_order() -> None:

@@ -48,6 +48,7 @@ _SUMMARY_SECTIONS = {"kernel", "window", "conntrack", "connections", "syn", "udp
                      "connect_latency_s", "delayed_fraction", "delayed_counts",
                      "insert_failed_causes", "drops", "ports", "per_workload", "mean", "se"}
 _UNITS = (("_per_s", "per s"), ("_us", "µs"), ("_s", "s"))
+_MAX_TICKS = 12  # up to this many swept values get a tick each
 _MAX_CELL_TEXTS = 150  # heatmap cells annotated with their value up to this many
 
 
@@ -139,7 +140,9 @@ def _check_rest_fixed(frame: pd.DataFrame, used: list[str], swept: list[str], *,
 
 def sweep_points(frame: pd.DataFrame, x: str, y: str, by: list[str]) -> pd.DataFrame:
     """Per value of ``by + [x]`` (in grid order): ``y`` (mean of the replicates), the band's
-    ``lo``/``hi`` and the number of replicates ``n``. See the module docstring for the band."""
+    ``lo``/``hi``, the number of replicates ``n`` and ``run_hi``, the mean of the runs' own upper
+    bounds (``METRIC_hi``; what a point at 0 is drawn at on a log axis). See the module docstring
+    for the band."""
     import pandas as pd
     from scipy.stats import t as student_t
 
@@ -159,9 +162,10 @@ def sweep_points(frame: pd.DataFrame, x: str, y: str, by: list[str]) -> pd.DataF
             lo, hi = mean - half, mean + half
         else:
             lo = hi = math.nan
+        run_hi = float(group[hi_col].astype(float).mean()) if hi_col in group else math.nan
         records.append({**dict(zip(keys, values, strict=True)), "y": mean, "lo": lo, "hi": hi,
-                        "n": n})
-    return pd.DataFrame.from_records(records, columns=[*keys, "y", "lo", "hi", "n"])
+                        "n": n, "run_hi": run_hi})
+    return pd.DataFrame.from_records(records, columns=[*keys, "y", "lo", "hi", "n", "run_hi"])
 
 
 def _positions(values: pd.Series, order: list[str] | None) -> np.ndarray:
@@ -240,14 +244,23 @@ def sweep_lines(results: SweepLike, x: str, y: str, hue: str | None = None, *,
         for i, (value, group) in enumerate(groups):
             xs = _positions(group[x], ticks)
             label = f"{y}" if hue is None else f"{hue} = {_show(value)}"
-            hidden = int((group["y"] <= 0).sum()) if logy else 0
-            if hidden:
-                label += f" ({hidden} at 0 not shown)"
+            zero = (group["y"] <= 0).to_numpy() if logy else np.zeros(len(group), dtype=bool)
+            bounded = zero & np.isfinite(group["run_hi"].to_numpy())
+            if zero.any():
+                label += f" ({int(zero.sum())} at 0" + (": ▼ at a run's 95 % upper bound)"
+                                                         if bounded.any() else ", not shown)")
             axes.plot(xs, group["y"].to_numpy(), marker="o", color=f"C{i}", label=label)
             axes.fill_between(xs, group["lo"].to_numpy(), group["hi"].to_numpy(),
                               color=f"C{i}", alpha=0.2, linewidth=0)
+            if bounded.any():
+                axes.plot(xs[bounded], group["run_hi"].to_numpy()[bounded], linestyle="none",
+                          marker="v", markersize=10, color=f"C{i}")
         if ticks is not None:
             axes.set_xticks(range(len(ticks)), ticks)
+        elif points[x].nunique() <= _MAX_TICKS:  # a tick at each swept value, as written
+            values = sorted(set(points[x].astype(float)))
+            axes.set_xticks(values, [_show(v) for v in values])
+            axes.minorticks_off()
         axes.plot([], [], " ", label="band: 95 % interval")
         axes.set_xlabel(axis_label(x))
         axes.set_ylabel(axis_label(y))
