@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from bad_inputs import BASE
 import snatsim
 from snatsim.errors import ConfigError
 from snatsim.results import simulate
-from snatsim.sweep import run_sweep
+from snatsim.sweep import SweepError, run_sweep, runner
 from snatsim.sweep.store import ResultsFileError
 
 TINY = BASE.replace("seed = 1\n", "seed = 11\n").replace("rate_per_s = 20.0", "rate_per_s = 40.0")
@@ -211,3 +212,21 @@ def test_an_unseeded_sweep_keeps_its_entropy_for_the_resume(tmp_path: Path) -> N
     assert run_sweep(config, ["nat.random_fully=false,true"], out, engine="des", workers=1).ran == 1
     assert _rows(out) == first
     assert int(first[0]["entropy"]) > 2**64  # fresh 128-bit entropy, recorded
+
+
+def _worker_dies(*_args: object) -> dict[str, object]:
+    os._exit(1)  # as a worker killed by the OOM killer
+
+
+def test_a_worker_that_dies_is_one_error_and_the_finished_runs_are_kept(
+        config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "s.db"
+    run_sweep(config, GRID, out, engine="des", workers=1)
+    with sqlite3.connect(out) as conn:
+        conn.execute("DELETE FROM runs WHERE point >= 2")
+    conn.close()
+    monkeypatch.setattr(runner, "run_task", _worker_dies)
+    with pytest.raises(SweepError, match="a worker process died") as err:
+        run_sweep(config, GRID, out, engine="des", workers=2)
+    assert "the 2 finished runs are in" in str(err.value)
+    assert len(snatsim.load_results(out)) == 2

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from snatsim.errors import ConfigError
+from snatsim import __version__
+from snatsim.errors import ConfigError, SnatsimError
 from snatsim.sweep.grid import Grid, parse_grid
 from snatsim.sweep.store import load_results
 
@@ -24,7 +26,15 @@ if TYPE_CHECKING:
     from snatsim.sweep.runner import SweepPlan
     from snatsim.sweep.store import Store
 
-__all__ = ["SweepOutcome", "load_results", "parse_grid", "run_sweep"]
+__all__ = ["SweepError", "SweepOutcome", "load_results", "parse_grid", "run_sweep"]
+
+
+class SweepError(SnatsimError):
+    """A sweep that stopped because a worker failed; its finished runs are kept for a resume."""
+
+    def __init__(self, flag: str, message: str) -> None:
+        self.flag, self.message = flag, message
+        super().__init__(f"{flag}: {message}")
 
 
 @dataclass(frozen=True)
@@ -178,6 +188,18 @@ def _run(plan: SweepPlan, store: Store, path: Path, entropy: int, client: Any, w
             run_dask(client, plan, entropy, tasks, done)
         else:
             run_local(plan, entropy, tasks, max(1, min(workers, len(tasks))), done)
+    except BrokenProcessPool:
+        raise SweepError("--workers", f"a worker process died (killed, or out of memory); the "
+                         f"{ran + len(plan.tasks()) - len(tasks):,} finished runs are in "
+                         f"{str(path)!r}: run the same command again to resume") from None
+    except Exception as exc:
+        if client is None or isinstance(exc, SnatsimError):
+            raise
+        why = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+        raise SweepError("--scheduler", f"a run failed on the Dask cluster ({why}); check that "
+                         f"every worker has this snatsim ({__version__}) and Python installed; "
+                         "the finished runs are kept: run the same command again to resume"
+                         ) from None
     finally:
         store.close()
     return SweepOutcome(path, len(plan.scenarios), plan.replicates, ran,
