@@ -223,3 +223,17 @@ def test_figures_use_no_pyplot(run_dir: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={"DISPLAY": ":99", "PATH": "/usr/bin:/bin"})
     assert out.stdout.strip() == "False"
+
+
+def test_the_readme_figures_are_in_docs_figures() -> None:
+    """Every image the README shows is a committed, valid, slide-sized PNG."""
+    import re
+
+    readme = Path("README.md").read_text(encoding="utf-8")
+    images = re.findall(r"!\[[^\]]*\]\((docs/figures/[^)]+\.png)\)", readme)
+    assert len(images) >= 2
+    for image in images:
+        data = Path(image).read_bytes()
+        assert data[:8] == PNG_SIGNATURE
+        height, width = imread(image).shape[:2]
+        assert width >= 1200 and height >= 600, image
