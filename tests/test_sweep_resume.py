@@ -103,7 +103,7 @@ def test_a_dask_local_cluster_gives_identical_rows(
     distributed = pytest.importorskip("distributed")
     config, expected = reference
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", protocol="tcp://", dashboard_address=None
+                                  host="127.0.0.1", protocol="tcp://", dashboard_address="127.0.0.1:0"
                                   ) as cluster:
         assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
         outcome = run_sweep(config, GRID, tmp_path / "dask.db",
