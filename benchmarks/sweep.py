@@ -63,7 +63,7 @@ def _best(fn: Callable[[], object], repeat: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=24, help="points of the speedup sweep")
-    parser.add_argument("--duration-s", type=float, default=12.0,
+    parser.add_argument("--duration-s", type=float, default=60.0,
                         help="simulated seconds per speedup point")
     parser.add_argument("--small-points", type=int, default=60, help="points of the overhead sweep")
     parser.add_argument("--repeat", type=int, default=2)
