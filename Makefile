@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/snatsim run configs/default.toml
+	$(BIN)/snatsim demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check snatsim tests benchmarks

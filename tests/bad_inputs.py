@@ -430,4 +430,22 @@ SWEEPS = [  # snatsim sweep / snatsim results (the unreachable scheduler: tests/
     BadInput("results of a missing file", ("no such file",), argv=("results", "{tmp}/none.db")),
 ]
 
-CORPUS: list[BadInput] = [*FILES, *VALUES, *KERNELS, *FLAGS, *PATHS, *PLOT, *EXPLAIN, *SWEEPS]
+# ------------------------------------------------------------------------------- snatsim demo
+def _demo(name: str, argv: tuple[str, ...], *expect: str, config: str | None = BASE,
+          sub: bool = False) -> BadInput:
+    return BadInput(name, expect, argv=("demo", "--config", "{config}", *argv), config=config,
+                    subprocess=sub)
+
+
+DEMO = [
+    _demo("demo: missing config", ("--figure", "{tmp}/d.png"), "cfg.toml", config=None, sub=True),
+    _demo("demo: already random-fully", ("--figure", "{tmp}/d.png"), "already uses --random-fully",
+          config=BASE.replace('version = "6.1"\n', 'version = "6.1"\n\n[nat]\nrandom_fully = true\n')),
+    _demo("demo: figure extension", ("--figure", "{tmp}/d.jpg"), "--figure", ".png, .svg or .pdf",
+          sub=True),
+    _demo("demo: figure is a folder", ("--figure", "{tmp}"), "--figure"),
+    _demo("demo: zero duration", ("--figure", "{tmp}/d.png", "--duration-s", "0"), "--duration-s"),
+]
+
+CORPUS: list[BadInput] = [*FILES, *VALUES, *KERNELS, *FLAGS, *PATHS, *PLOT, *EXPLAIN, *SWEEPS,
+                          *DEMO]
