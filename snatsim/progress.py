@@ -64,6 +64,8 @@ class ProgressDisplay:
         ``auto``, ``bar``, ``force``, ``lines`` or ``off`` (see the module docstring).
     every_s:
         Wall seconds between plain lines.
+    verb:
+        What the bar says is going on (``"simulating"``; ``"sampling"`` for Monte Carlo).
     stream, clock:
         Where lines go (default ``sys.stderr``) and the wall clock (tests pass their own).
     """
@@ -75,12 +77,14 @@ class ProgressDisplay:
         *,
         mode: Mode = "auto",
         every_s: float = LINE_EVERY_S,
+        verb: str = "simulating",
         stream: IO[str] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.total = total
         self.unit = unit
         self.every_s = every_s
+        self.verb = verb
         self.stream = stream if stream is not None else sys.stderr
         self.clock = clock
         self.lines = 0
@@ -104,7 +108,7 @@ class ProgressDisplay:
 
             con = Console(file=self.stream, force_terminal=True if self.mode == "force" else None)
             self._bar = Progress(
-                TextColumn("[bold]simulating"),
+                TextColumn(f"[bold]{self.verb}"),
                 BarColumn(),
                 TextColumn(f"{{task.completed:,.0f}}/{{task.total:,.0f}} {self.unit}"),
                 TextColumn("{task.description}"),

@@ -46,8 +46,8 @@ from snatsim.errors import SnatsimError
 
 __all__ = ["COMMAND_MODULES", "app", "main"]
 
-COMMAND_MODULES: tuple[str, ...] = ("run", "kernels", "plot", "explain", "capacity", "sweep",
-                                    "results", "demo")
+COMMAND_MODULES: tuple[str, ...] = ("run", "estimate", "kernels", "plot", "explain", "capacity",
+                                    "sweep", "results", "demo")
 """Submodules of :mod:`snatsim.cli` whose ``register(app)`` adds their commands, in help order."""
 
 app = typer.Typer(

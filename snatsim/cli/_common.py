@@ -9,7 +9,8 @@ import functools
 import json
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from typer.core import TyperGroup
@@ -19,18 +20,67 @@ from snatsim.errors import SnatsimError
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from snatsim.config import Scenario
+
 __all__ = [
     "EXIT_USAGE",
+    "ConfigArgument",
+    "JsonOption",
     "PlainErrorGroup",
+    "ProgressEveryOption",
+    "ProgressOption",
+    "SeedOption",
+    "SetOption",
     "console",
     "error_line",
     "handle_errors",
+    "load_config",
     "print_json",
     "report_error",
 ]
 
 EXIT_USAGE = 2
 """Exit code for a :class:`~snatsim.errors.SnatsimError` (bad config, version, flag, file)."""
+
+# The options that ``run`` and ``estimate`` share, defined once (same names, help and checks)
+ConfigArgument = Annotated[
+    Path, typer.Argument(help="Scenario TOML file, e.g. configs/default.toml.")
+]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Override a key: --set nat.random_fully=true --set workload.0.pods=8; "
+        "KEY=null removes a key (back to its default).",
+        metavar="KEY=VALUE",
+    ),
+]
+SeedOption = Annotated[int | None, typer.Option(help="Seed (overrides simulation.seed).", min=0)]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")]
+ProgressOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--progress/--no-progress",
+        help="--progress draws the bar even when stderr is not a terminal; --no-progress "
+        "shows nothing. Default: a bar in a terminal, elsewhere one line on stderr every "
+        "--progress-every seconds.",
+        show_default=False,
+    ),
+]
+ProgressEveryOption = Annotated[
+    float, typer.Option(help="Wall seconds between progress lines off a terminal.", min=0)
+]
+
+
+def load_config(config: Path, set_: Sequence[str] | None, seed: int | None) -> Scenario:
+    """The scenario of ``config`` with the ``--set`` overrides and ``--seed`` applied."""
+    from snatsim.config import load_scenario
+
+    overrides = list(set_ or [])
+    if seed is not None:
+        overrides.append(f"simulation.seed={seed}")
+    return load_scenario(config, overrides)
+
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -6,11 +6,22 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import typer
 
-from snatsim.cli._common import console, handle_errors, print_json
+from snatsim.cli._common import (
+    ConfigArgument,
+    JsonOption,
+    ProgressEveryOption,
+    ProgressOption,
+    SeedOption,
+    SetOption,
+    console,
+    handle_errors,
+    load_config,
+    print_json,
+)
 from snatsim.errors import ConfigError
 from snatsim.output import PARTIAL_SUFFIX
 from snatsim.progress import LINE_EVERY_S
@@ -21,7 +32,15 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from snatsim.config import Scenario
-    from snatsim.results import SimulationResult
+
+
+class Summarized(Protocol):
+    """What :func:`render` prints: a run's result or a Monte Carlo estimate (same summary keys;
+    an estimate's counts are expected values, floats, and it adds ``method`` and ``ci95``)."""
+
+    scenario: Scenario
+
+    def summary(self) -> dict[str, Any]: ...
 
 
 EXIT_INTERRUPTED = 130
@@ -35,19 +54,9 @@ def register(app: typer.Typer) -> None:
 
 @handle_errors
 def run(
-    config: Annotated[Path, typer.Argument(help="Scenario TOML file, e.g. configs/default.toml.")],
-    set_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set",
-            help="Override a key: --set nat.random_fully=true --set workload.0.pods=8; "
-            "KEY=null removes a key (back to its default).",
-            metavar="KEY=VALUE",
-        ),
-    ] = None,
-    seed: Annotated[
-        int | None, typer.Option(help="Seed (overrides simulation.seed).", min=0)
-    ] = None,
+    config: ConfigArgument,
+    set_: SetOption = None,
+    seed: SeedOption = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -77,9 +86,7 @@ def run(
             help="Replace an existing --out run folder (in one step) and an existing --trace file."
         ),
     ] = False,
-    json_: Annotated[
-        bool, typer.Option("--json", help="Print the summary as one JSON object.")
-    ] = False,
+    json_: JsonOption = False,
     replicates: Annotated[
         int | None,
         typer.Option(
@@ -95,30 +102,15 @@ def run(
             "on it.", min=1, metavar="W",
         ),
     ] = None,
-    progress: Annotated[
-        bool | None,
-        typer.Option(
-            "--progress/--no-progress",
-            help="--progress draws the bar even when stderr is not a terminal; --no-progress "
-            "shows nothing. Default: a bar in a terminal, elsewhere one line on stderr every "
-            "--progress-every seconds.",
-            show_default=False,
-        ),
-    ] = None,
-    progress_every: Annotated[
-        float, typer.Option(help="Wall seconds between progress lines off a terminal.", min=0)
-    ] = LINE_EVERY_S,
+    progress: ProgressOption = None,
+    progress_every: ProgressEveryOption = LINE_EVERY_S,
 ) -> None:
     """Run one scenario through the SimPy model of a node."""
-    from snatsim.config import load_scenario
     from snatsim.output import check_outputs
     from snatsim.progress import ProgressDisplay, choose_mode
     from snatsim.results import simulate
 
-    overrides = list(set_ or [])
-    if seed is not None:
-        overrides.append(f"simulation.seed={seed}")
-    scenario = load_scenario(config, overrides)
+    scenario = load_config(config, set_, seed)
     if replicates is None and workers is not None:
         raise ConfigError("--workers", "only applies to --replicates N; add --replicates")
     if replicates is not None and trace is not None:
@@ -238,13 +230,13 @@ _TERMS = {
 }
 
 
-def _terms(result: SimulationResult) -> dict[str, Any]:
+def _terms(result: Summarized) -> dict[str, Any]:
     """The words for this run: TCP-only, UDP-only or both."""
     protocols = {wl.protocol for wl in result.scenario.workload}
     return _TERMS[protocols.pop() if len(protocols) == 1 else "both"]
 
 
-def _identity(result: SimulationResult) -> str:
+def _identity(result: Summarized) -> str:
     """NAT rule, flags, port range and CPU steering of the run, as one line."""
     sc = result.scenario
     nat = sc.nat
@@ -266,8 +258,21 @@ def _seed_text(provenance: dict[str, Any]) -> str:
     return f"unseeded: rerun with --seed {provenance['entropy']}"
 
 
-def render(result: SimulationResult, con: Console) -> None:
-    """Print a run's summary as rich tables: counters, connections, latency, causes."""
+def _count(x: float) -> str:
+    """A count: exact for a run (int); an estimate's expected count (float) to 3 figures, whole
+    from 100 up."""
+    if isinstance(x, int):
+        return f"{x:,}"
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
+def _interval(ci: list[float] | None) -> str:
+    return "—" if ci is None else f"{_pct(ci[0])} – {_pct(ci[1])}"
+
+
+def render(result: Summarized, con: Console, *, note: str | None = None) -> None:
+    """Print a run's (or an estimate's) summary as rich tables: counters, connections, latency,
+    causes; ``note`` is printed under the header (an estimate's method and trials)."""
     from rich.table import Table
 
     from snatsim.kernel.eras import NatEra
@@ -281,6 +286,8 @@ def render(result: SimulationResult, con: Console) -> None:
         f"after {w['warmup_s']:g} s warm-up"
     )
     con.print(f"{_identity(result)}   {_seed_text(s['provenance'])}")
+    if note is not None:
+        con.print(note)
     for warning in s["warnings"]:
         con.print(f"[bold yellow]warning:[/bold yellow] {warning}")
     title = "conntrack -S (measured window, summed over CPUs)"
@@ -288,7 +295,7 @@ def render(result: SimulationResult, con: Console) -> None:
     ct.add_column("counter")
     ct.add_column("value", justify="right")
     for key, value in s["conntrack"].items():
-        ct.add_row(key, f"{value:,}")
+        ct.add_row(key, _count(value))
     con.print(ct)
 
     c = s["connections"]
@@ -307,7 +314,7 @@ def render(result: SimulationResult, con: Console) -> None:
         q = s["udp_queries"]
         packets += [("UDP queries sent", q["sent"]), ("UDP queries dropped", q["dropped"])]
     for label, value in [*rows, *packets]:
-        conn.add_row(label, f"{value:,}")
+        conn.add_row(label, _count(value))
     con.print(conn)
 
     lat = s["connect_latency_s"]
@@ -320,10 +327,13 @@ def render(result: SimulationResult, con: Console) -> None:
     d = s["delayed_fraction"]
     ci = s["delayed_fraction_ci95"]
     n = s["delayed_counts"]
+    caption = (f"the interval assumes independent {terms['noun']}; aligned tickers are not: "
+               "--replicates N gives an interval from the spread")
+    if s.get("method") == "mc":
+        caption = f"the interval: {s['delayed_fraction_ci95_assumes']}"
     dt = Table(
         title=f"delayed {terms['noun']} ({terms['never']} count at every threshold)",
-        title_justify="left", caption=f"the interval assumes independent {terms['noun']}; "
-        "aligned tickers are not: --replicates N gives an interval from the spread", caption_justify="left",
+        title_justify="left", caption=caption, caption_justify="left",
     )
     dt.add_column("took", justify="left")
     dt.add_column("share", justify="right")
@@ -331,8 +341,7 @@ def render(result: SimulationResult, con: Console) -> None:
     dt.add_column("count", justify="right")
     for key in d:  # ge_1s, ge_2s, ge_3s, and ge_5s (the resolver's retry) when UDP runs
         label = "≥ " + key.removeprefix("ge_").replace("s", " s")
-        interval = "—" if ci[key] is None else f"{_pct(ci[key][0])} – {_pct(ci[key][1])}"
-        dt.add_row(label, _pct(d[key]), interval, f"{n[key]:,} of {n['of']:,}")
+        dt.add_row(label, _pct(d[key]), _interval(ci[key]), f"{_count(n[key])} of {_count(n['of'])}")
     con.print(dt)
 
     if len(s["per_workload"]) > 1:
@@ -340,8 +349,8 @@ def render(result: SimulationResult, con: Console) -> None:
         for col in ("workload", "attempted", "established", "delayed ≥ 1 s", "lost packets"):
             wt.add_column(col, justify="left" if col == "workload" else "right")
         for name, row in s["per_workload"].items():
-            wt.add_row(name, f"{row['attempted']:,}", f"{row['established']:,}",
-                       f"{row['delayed_ge_1s']:,}", f"{row['lost_packets']:,}")
+            wt.add_row(name, *(_count(row[key]) for key in
+                               ("attempted", "established", "delayed_ge_1s", "lost_packets")))
         con.print(wt)
 
     causes = s["insert_failed_causes"]
@@ -349,17 +358,23 @@ def render(result: SimulationResult, con: Console) -> None:
                     title_justify="left")
     for col in ("SMP race", "eviction refused", "window exhausted", "table full"):
         cause_t.add_column(col, justify="right")
-    cause_t.add_row(f"{causes['race']:,}", f"{causes['eviction']:,}", f"{causes['exhaustion']:,}",
-                    f"{s['drops']['table_full']:,}")
+    cause_t.add_row(*(_count(causes[key]) for key in ("race", "eviction", "exhaustion")),
+                    _count(s["drops"]["table_full"]))
+    if "ci95" in s:  # an estimate: each cause's drops per connect, 95 % interval
+        cause_t.add_row(*(_interval(s["ci95"][f"{key}_drops_per_connect"]) for key in
+                          ("race", "eviction", "exhaustion")), "—")
+        cause_t.caption = "second row: drops per connect, 95 % interval"
+        cause_t.caption_justify = "left"
     con.print(cause_t)
     ports = s["ports"]
     busiest = max(ports["max_in_use"].items(), key=lambda kv: kv[1], default=None)
     line = f"pod source port kept by SNAT: {_pct(ports['preserved_fraction'])}"
     if busiest is not None:
-        line += f"   busiest destination: {busiest[0]} ({busiest[1]:,} ports in use at peak)"
+        line += (f"   busiest destination: {busiest[0]} ({_count(busiest[1])} ports in use at "
+                 "peak)")
     con.print(line)
     if terms is not _TERMS["udp"]:  # eviction frees ports for TCP SYNs only
-        evicted = f"{ports['time_wait_evicted']:,}"
+        evicted = _count(ports["time_wait_evicted"])
         if NatEra[k["nat_era"]] < NatEra.A3:
             evicted += f" (NAT era {k['nat_era']}: no eviction before A3, 6.5)"
         con.print(f"TIME_WAIT entries evicted by new SYNs (docs/kernel.md §5.3): {evicted}")
