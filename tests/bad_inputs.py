@@ -1,5 +1,6 @@
 """The bad-input corpus: hostile or mistaken ``snatsim run`` invocations (files, values, kernel
-versions, flags, output paths, sizes that would exhaust memory or time) and what each must say.
+versions, flags, output paths, sizes that would exhaust memory or time) and what each must say;
+the same given to ``snatsim estimate`` (:func:`as_estimate`), and estimate's own flags.
 
 Every case must exit 2 with one readable message on stderr (``error: ...``, plus one indented line
 per field when several fields are bad), no traceback, nothing on stdout and no file written.
@@ -447,5 +448,52 @@ DEMO = [
     _demo("demo: zero duration", ("--figure", "{tmp}/d.png", "--duration-s", "0"), "--duration-s"),
 ]
 
+# --------------------------------------------------------------------------- snatsim estimate
+def _estimate(name: str, args: tuple[str, ...], *expect: str, sub: bool = False) -> BadInput:
+    return BadInput(name, expect, argv=("estimate", "{config}", *args), subprocess=sub)
+
+
+ESTIMATE = [
+    _estimate("estimate: --trials 0", ("--trials", "0"), "--trials", "from 1 to", sub=True),
+    _estimate("estimate: --trials -1", ("--trials", "-1"), "--trials", "-1"),
+    _estimate("estimate: absurd --trials", ("--trials", "1000000000000"), "--trials",
+              "1,000,000,000,000", "split"),
+    _estimate("estimate: --trials not a number", ("--trials", "many"), "--trials", "integer"),
+    _estimate("estimate: --rel-error 2", ("--rel-error", "2"), "--rel-error", "between 0 and 1",
+              sub=True),
+    _estimate("estimate: --rel-error 0", ("--rel-error", "0"), "--rel-error", "0.05"),
+    _estimate("estimate: --rel-error -0.1", ("--rel-error", "-0.1"), "--rel-error"),
+    _estimate("estimate: --rel-error nan", ("--rel-error", "nan"), "--rel-error", "nan"),
+    _estimate("estimate: --rel-error inf", ("--rel-error", "inf"), "--rel-error", "inf"),
+    _estimate("estimate: --trials and --rel-error", ("--trials", "1000", "--rel-error", "0.1"),
+              "--trials", "--rel-error", "not both", sub=True),
+    _estimate("estimate: UDP, which the engine cannot sample yet",
+              ("--set", W + "protocol=udp"), W + "protocol", "snatsim run"),
+]
+
+RUN_ONLY = ("--out", "--trace", "--rows", "--force", "--replicates", "--workers")
+"""``snatsim run`` options that ``snatsim estimate`` does not have."""
+
+
+def as_estimate(case: BadInput) -> BadInput | None:
+    """The same bad input given to ``snatsim estimate`` (None: ``case`` is not a ``run`` case).
+
+    Run's default ``--out``/``--trace`` are dropped unless the case is about them (its message
+    names a run-only option); a case that still has an option only ``run`` has must be rejected
+    as an unknown option instead.
+    """
+    if case.argv[:1] != ("run",):
+        return None
+    about_run_only = any(option in text for text in case.expect for option in RUN_ONLY)
+    drop_default = case.argv[:len(RUN)] == RUN and not about_run_only
+    argv = case.argv[len(RUN):] if drop_default else case.argv[2:]
+    argv = ("estimate", *case.argv[1:2], *argv)
+    expect = ("no such option",) if any(a in RUN_ONLY for a in argv) else case.expect
+    return BadInput(f"estimate: {case.name}", expect, sets=case.sets, argv=argv,
+                    config=case.config, prepare=case.prepare, subprocess=case.subprocess)
+
+
 CORPUS: list[BadInput] = [*FILES, *VALUES, *KERNELS, *FLAGS, *PATHS, *PLOT, *EXPLAIN, *SWEEPS,
-                          *DEMO]
+                          *DEMO, *ESTIMATE]
+ESTIMATE_CORPUS: list[BadInput] = [c for c in map(as_estimate, CORPUS) if c is not None]
+"""Every case ``run`` rejects, given to ``estimate``: it must reject them all the same way."""

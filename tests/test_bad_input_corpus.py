@@ -1,4 +1,5 @@
-"""Every case of the bad-input corpus (``tests/bad_inputs.py``) through the real CLI.
+"""Every case of the bad-input corpus (``tests/bad_inputs.py``) through the real CLI, and every
+``run`` case given to ``estimate`` too.
 
 Each must exit 2 with one readable message on stderr: an ``error: ...`` headline, then only
 indented lines (one per further field), no traceback, no rich panel; nothing on stdout; and no file
@@ -13,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from bad_inputs import CORPUS, BadInput
+from bad_inputs import CORPUS, ESTIMATE_CORPUS, BadInput
 from typer.testing import CliRunner
 
 from snatsim.cli import app
@@ -48,7 +49,7 @@ def test_the_corpus_is_large_and_its_names_are_unique() -> None:
     assert len(names) >= 80 and len(set(names)) == len(names)
 
 
-@pytest.mark.parametrize("case", CORPUS, ids=lambda case: case.name)
+@pytest.mark.parametrize("case", [*CORPUS, *ESTIMATE_CORPUS], ids=lambda case: case.name)
 def test_bad_input_is_one_message_exit_2_and_writes_nothing(case: BadInput, tmp_path: Path) -> None:
     before = _prepare(case, tmp_path)
     result = CliRunner().invoke(app, case.args(tmp_path))
@@ -56,8 +57,16 @@ def test_bad_input_is_one_message_exit_2_and_writes_nothing(case: BadInput, tmp_
     assert set(tmp_path.rglob("*")) == before
 
 
+def test_the_estimate_corpus_covers_run_and_its_own_flags() -> None:
+    run_cases = [c for c in CORPUS if c.argv[0] == "run"]
+    assert len(ESTIMATE_CORPUS) == len(run_cases) >= 80
+    own = {c.name for c in CORPUS if c.argv[0] == "estimate"}
+    assert {"estimate: --trials 0", "estimate: --rel-error 2",
+            "estimate: --trials and --rel-error"} <= own
+
+
 @pytest.mark.parametrize(
-    "case", [c for c in CORPUS if c.subprocess], ids=lambda case: case.name
+    "case", [c for c in [*CORPUS, *ESTIMATE_CORPUS] if c.subprocess], ids=lambda case: case.name
 )
 def test_bad_input_in_a_real_process(case: BadInput, tmp_path: Path) -> None:
     before = _prepare(case, tmp_path)

@@ -95,3 +95,10 @@ def test_estimate_in_a_real_process() -> None:
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["method"] == "mc" and data["trials"] >= 20000
+
+
+def test_help_states_the_engines_default_trials() -> None:
+    from snatsim.estimates import DEFAULT_TRIALS
+
+    result = runner.invoke(app, ["estimate", "--help"], env=WIDE)
+    assert f"Default: {DEFAULT_TRIALS:,}" in " ".join(result.stdout.split())

@@ -79,9 +79,12 @@ def estimate(
 
 def _check_trials(trials: int | None, rel_error: float | None) -> None:
     """``--trials`` and ``--rel-error``: each in range, and not both (one error line each)."""
-    if trials is not None and not 1 <= trials <= MAX_TRIALS:
-        raise ConfigError("--trials", f"{trials:,} is not a number of trials from 1 to "
-                          f"{MAX_TRIALS:,}; e.g. --trials 1000000")
+    if trials is not None and trials < 1:
+        raise ConfigError("--trials", f"{trials:,}: give a number of trials from 1 to "
+                          f"{MAX_TRIALS:,}, e.g. --trials 1000000")
+    if trials is not None and trials > MAX_TRIALS:
+        raise ConfigError("--trials", f"{trials:,} is more than one command samples "
+                          f"({MAX_TRIALS:,}); split the work: several --seed values, pooled")
     if rel_error is not None and not (math.isfinite(rel_error) and 0 < rel_error < 1):
         raise ConfigError("--rel-error", f"{rel_error:g} is not a relative half-width between 0 "
                           "and 1 (exclusive); e.g. --rel-error 0.05 for +-5 %")
