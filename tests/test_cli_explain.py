@@ -147,3 +147,13 @@ def test_docs_name_every_json_field() -> None:
     clash = next(e for e in data["events"] if e["kind"] == "clash")
     for key in [*data, *nat, *clash]:
         assert f"`{key}`" in doc, key
+
+
+def test_cli_choices_and_default_seed_match_the_library() -> None:
+    import inspect
+
+    import snatsim.cli.explain as cli
+    from snatsim.explain import scenario
+
+    assert (cli.MODES, cli.CAUSES) == (scenario.MODES, scenario.CAUSES)
+    assert inspect.signature(cli.explain).parameters["seed"].default == scenario.SEED

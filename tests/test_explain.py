@@ -85,7 +85,9 @@ def test_preservation_race_exists_in_every_era_and_random_fully_removes_it(kerne
     story = explain(kernel, "default", "preservation")
     assert [e["outcome"] for e in of_kind(story, "nat")][:2] == ["port-kept", "port-kept"]
     assert [(e["flow"], e["port"]) for e in of_kind(story, "clash")] == [(2, 40000)]
+    assert story.why_not is None
     mitigated = explain(kernel, "random-fully", "preservation")
+    assert mitigated.why_not is not None and "§4.2" in mitigated.why_not
     assert of_kind(mitigated, "clash") == []
     assert {e["outcome"] for e in of_kind(mitigated, "nat")} == {"searched"}
 

@@ -12,7 +12,8 @@ from snatsim.errors import ConfigError
 
 __all__ = ["explain", "register"]
 
-# the choices, spelled here too so that `snatsim --help` needs no import of snatsim.explain
+# the choices and default seed, spelled here too so that `snatsim --help` needs no import of
+# snatsim.explain (tests/test_cli_explain.py checks they match)
 MODES = ("default", "random", "random-fully")
 CAUSES = ("race", "preservation", "eviction", "exhaustion")
 
@@ -33,18 +34,19 @@ def explain(
     kernel: Annotated[
         str,
         typer.Option(help="Kernel version (4.14, 5.4, 6.1, 6.18, any X.Y[.Z]); `snatsim kernels` "
-                     "lists its eras."),
+                     "lists its eras.", metavar="VERSION"),
     ] = "4.14",
     mode: Annotated[
         str,
         typer.Option(help="The MASQUERADE rule's flag: default, random (--random) or "
-                     "random-fully (--random-fully)."),
+                     "random-fully (--random-fully).", metavar="|".join(MODES)),
     ] = "default",
     cause: Annotated[
         str,
         typer.Option(help="What the script provokes: race (two searches start at the same port), "
                      "preservation (two pods keep the same port), eviction (a SYN meets a window "
-                     "of TIME_WAIT entries, 6.5+), exhaustion (a window full of live entries)."),
+                     "of TIME_WAIT entries, 6.5+), exhaustion (a window full of live entries).",
+                     metavar="|".join(CAUSES)),
     ] = "race",
     seed: Annotated[int, typer.Option(help="Seed of the script (ISNs, random offsets).",
                                       min=0)] = 2,

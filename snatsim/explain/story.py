@@ -75,8 +75,13 @@ class Story:
         }
 
 
-def why_not(profile: KernelProfile, cause: str) -> str | None:
-    """Why this kernel cannot produce ``cause`` (None when it can), citing the era table."""
+def why_not(profile: KernelProfile, mode: str, cause: str) -> str | None:
+    """Why this kernel or rule cannot produce ``cause`` (None when it can), citing the spec."""
+    if cause == "preservation" and mode != "default":
+        return (f"--{mode} never keeps the pod's port (docs/kernel.md §4.2 steps 1 and 3): two "
+                "pods binding the same port cannot clash through port preservation. Below, the "
+                "same script shows what the search does instead (on A1, --random starts every "
+                "search to one destination at the same hash, §2.1).")
     if cause == "eviction" and profile.nat_era < NatEra.A3:
         return (f"NAT era {profile.nat_era} ({meaning('nat_era', str(profile.nat_era))}) has no "
                 "eviction: a SYN may evict a TIME_WAIT/CLOSE entry only from era A3, kernel 6.5 "
@@ -262,7 +267,7 @@ def narrate(scenario: Scenario, records: list[dict[str, Any]], *, kernel: str, m
     narrator = _Narrator(scenario, profile, pod_ports)
     story = Story(kernel=kernel, mode=mode, cause=cause, seed=seed,
                   setup=setup, eras={k: v for k, v in profile.to_dict().items() if k.endswith("_era")},
-                  why_not=why_not(profile, cause))
+                  why_not=why_not(profile, mode, cause))
     story.events = [narrator.event(r) for r in records]
     next_cpu: dict[int, int] = {}  # a SYN's CPU is that of the NAT step that follows it
     for e in reversed(story.events):

@@ -50,8 +50,9 @@ def render(story: Story, console: Console) -> None:
         title_align="left",
     ))
     if story.why_not is not None:
-        console.print(Panel(escape(story.why_not), title=f"kernel {story.kernel} cannot show "
-                            f"{story.cause}", title_align="left", border_style="yellow"))
+        title = f"kernel {story.kernel} with --mode {story.mode} cannot show {story.cause}"
+        console.print(Panel(escape(story.why_not), title=title, title_align="left",
+                            border_style="yellow"))
     console.print("[bold]Timeline[/] (sections of docs/kernel.md in brackets)")
     for e in story.events:
         style = STYLES.get(e["kind"], "")
