@@ -1,0 +1,47 @@
+"""``snatsim.estimate``'s memory is pinned by trials, not time (issue #9: < 512 MiB for any number
+of trials ``snatsim estimate`` accepts).
+
+Sampling works in chunks of bounded size; what is kept grows only by one tally row per block of
+trials (for the batch-means intervals). tracemalloc sees every numpy buffer, so its peak at 16x the
+trials, less the peak at 1x, is what the extra blocks cost; extrapolated to the CLI's ``--trials``
+cap it must stay far below 512 MiB.
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+import snatsim
+from snatsim.cli.estimate import MAX_TRIALS
+from snatsim.mc.engine import BLOCK_TRIALS
+
+CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.toml"
+LIMIT_BYTES = 512 << 20
+
+
+def _peak_bytes(trials: int) -> tuple[int, int]:
+    """(tracemalloc peak in bytes, blocks sampled) of one estimate of ``trials`` trials."""
+    scenario = snatsim.load_scenario(CONFIG)
+    tracemalloc.start()
+    try:
+        result = snatsim.estimate(scenario, rng=1, trials=trials)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return peak, sum(len(s) for s in result.tallies.sums)
+
+
+@pytest.mark.slow
+def test_memory_grows_only_by_a_tally_row_per_block() -> None:
+    _peak_bytes(BLOCK_TRIALS)  # caches filled at first use are not the estimate's
+    small, small_blocks = _peak_bytes(1 << 16)
+    big, big_blocks = _peak_bytes(1 << 20)
+    assert big_blocks == 16 * small_blocks
+    per_block = max(big - small, 0) / (big_blocks - small_blocks)
+    assert small < 64 << 20, small  # one chunk's working arrays
+    assert per_block < 1024, per_block
+    at_cap = small + per_block * MAX_TRIALS / BLOCK_TRIALS
+    assert at_cap < LIMIT_BYTES / 2, at_cap
