@@ -448,6 +448,21 @@ DEMO = [
     _demo("demo: zero duration", ("--figure", "{tmp}/d.png", "--duration-s", "0"), "--duration-s"),
 ]
 
+CAPACITY = [  # snatsim capacity: every case is refused before anything is evaluated
+    _argv("capacity unknown --vary", ("capacity", "{config}", "--vary", "nat.random_fully"),
+          "--vary", "'nat.random_fully' cannot be varied", "workload.N.rate_per_s", sub=True),
+    _argv("capacity --max-delayed 0", ("capacity", "{config}", "--max-delayed", "0"),
+          "--max-delayed", "(0, 1)"),
+    _argv("capacity --max-delayed above 1", ("capacity", "{config}", "--max-delayed", "2"),
+          "--max-delayed", "(0, 1)"),
+    _argv("capacity unknown kernel", ("capacity", "{config}", "--kernel", "6.1", "--kernel",
+                                      "2.2"), "kernel.version", "2.2", sub=True),
+    _argv("capacity rate of a missing workload", ("capacity", "{config}", "--vary",
+                                                  "workload.5.rate_per_s"), "--vary",
+          "has 1 workload"),
+]
+
+
 # --------------------------------------------------------------------------- snatsim estimate
 def _estimate(name: str, args: tuple[str, ...], *expect: str, sub: bool = False) -> BadInput:
     return BadInput(name, expect, argv=("estimate", "{config}", *args), subprocess=sub)
@@ -494,6 +509,6 @@ def as_estimate(case: BadInput) -> BadInput | None:
 
 
 CORPUS: list[BadInput] = [*FILES, *VALUES, *KERNELS, *FLAGS, *PATHS, *PLOT, *EXPLAIN, *SWEEPS,
-                          *DEMO, *ESTIMATE]
+                          *DEMO, *ESTIMATE, *CAPACITY]
 ESTIMATE_CORPUS: list[BadInput] = [c for c in map(as_estimate, CORPUS) if c is not None]
 """Every case ``run`` rejects, given to ``estimate``: it must reject them all the same way."""

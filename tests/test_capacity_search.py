@@ -188,3 +188,46 @@ def test_public_name_is_the_function() -> None:
 
     assert snatsim.capacity is snatsim.sizing.search.capacity
     assert callable(snatsim.capacity)
+
+
+def test_batch_means_interval_widens_for_bursty_drops_and_matches_a_hand_computation() -> None:
+    from snatsim.sizing.evaluators import batch_means_interval
+
+    # 4 slices of 10 s, 10 connects each; delayed 0, 0, 0, 4 (a burst): f = 0.1
+    rows = [(10.0 * b + i, 1.5 if (b == 3 and i < 4) else 0.1, "established")
+            for b in range(4) for i in range(10)]
+    lo, hi = batch_means_interval(rows, 0.0, 40.0, 4)  # type: ignore[misc]
+    se = math.sqrt((3 * 1.0**2 + 3.0**2) / (4 * 3)) / 10  # sum (d_b - f n_b)^2 / (B (B-1)) / nbar
+    assert (lo, hi) == pytest.approx((0.0, 0.1 + 3.182446305284263 * se))
+    # the same 4 delayed spread evenly: no spread between slices, a zero-width interval
+    even = [(10.0 * b + i, 1.5 if i == 0 else 0.1, "established")
+            for b in range(4) for i in range(10)]
+    assert batch_means_interval(even, 0.0, 40.0, 4) == pytest.approx((0.1, 0.1))
+    # failed connects count as delayed; local errors are not connects; an empty slice: None
+    mixed = [(1.0, None, "failed"), (2.0, None, "local_error"), (3.0, 0.2, "established")]
+    assert batch_means_interval(mixed, 0.0, 4.0, 1) is None
+    assert batch_means_interval(mixed, 0.0, 40.0, 2) is None
+
+
+def test_auto_engine_uses_monte_carlo_and_falls_back_where_it_does_not_cover(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import snatsim
+    from snatsim.sizing.evaluators import EstimateEvaluator, SimulateEvaluator, make_evaluator
+
+    auto = make_evaluator("auto", connects=500)
+    assert isinstance(auto, EstimateEvaluator) and isinstance(auto.fallback, SimulateEvaluator)
+    assert auto.fallback.connects == 500
+    assert isinstance(make_evaluator("des"), SimulateEvaluator)
+    strict = make_evaluator("mc")
+    assert isinstance(strict, EstimateEvaluator) and strict.fallback is None
+
+    def not_covered(sc: Scenario, **_: object) -> None:
+        raise ConfigError("kernel.version", "not sampled")
+
+    monkeypatch.setattr(snatsim, "estimate", not_covered)
+    fallback = Scripted(lambda sc: 0.25)
+    assert EstimateEvaluator(fallback=fallback)(scenario(), 3).fraction == 0.25
+    assert fallback.seeds == [3]
+    with pytest.raises(ConfigError, match="not sampled"):
+        strict(scenario(), 3)

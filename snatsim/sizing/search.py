@@ -167,7 +167,9 @@ def capacity(scenario: Scenario, *, max_delayed: float = 1e-3,
     ordered = sorted(points.items())
     return CapacityAnswer(
         vary=vary, unit=ax.unit, higher_is_worse=ax.higher_is_worse, max_delayed=max_delayed,
-        kernel=scenario.kernel.version, method=getattr(evaluate, "method", "custom"),
+        kernel=scenario.kernel.version,
+        method="+".join(sorted({e.method or getattr(evaluate, "method", "custom")
+                                for _, e in ordered})),
         status=status, value=safe, edge=edge if edge is not None else None,
         binding_cause=cause, exhaustion_bound=bound, current=ax.current, points=ordered,
         seed=seed, show=ax.show)
