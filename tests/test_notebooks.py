@@ -70,7 +70,7 @@ def assert_non_blank_png(data: bytes) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("name", "figures"), [(EXPECTED[0], 1), (EXPECTED[1], 2), (EXPECTED[2], 1)])
+@pytest.mark.parametrize(("name", "figures"), [(EXPECTED[0], 3), (EXPECTED[1], 2), (EXPECTED[2], 1)])
 def test_notebook_executes_and_its_figures_are_not_blank(name: str, figures: int) -> None:
     """Run every cell in a fresh kernel from notebooks/ (as a user would); no cell may fail.
 
