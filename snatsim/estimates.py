@@ -22,7 +22,7 @@ import numpy as np
 
 from snatsim.config import Scenario, load_scenario
 from snatsim.errors import ConfigError
-from snatsim.mc.engine import Tallies, run
+from snatsim.mc.engine import MIN_BLOCKS, Tallies, run
 from snatsim.mc.figures import (
     CAUSE_KEYS,
     DestinationOdds,
@@ -37,7 +37,7 @@ from snatsim.rng import SeedLike
 DEFAULT_TRIALS = 1 << 20
 MAX_TRIALS = 1 << 24  # the cap of rel_error sampling when trials is not given
 FIRST_TRIALS = 1 << 18  # rel_error sampling starts here and doubles
-GROUPS = 16
+GROUPS = MIN_BLOCKS  # batch-means groups; every stream has at least this many blocks
 PERCENTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99, "p999": 0.999}
 THRESHOLDS_S = (1.0, 2.0, 3.0)
 # Student t 97.5 % quantiles by degrees of freedom (GROUPS - 1 at most; no scipy import needed)
