@@ -80,8 +80,10 @@ def estimate(scenario: Scenario | str | Path, *, rng: SeedLike = None, trials: i
         Seed (int), SeedSequence or Generator; ``None`` uses ``simulation.seed``. Same scenario +
         seed + trials => identical estimate.
     trials:
-        Trials (new flows) to sample, rounded to whole blocks per destination; the cap of
-        ``rel_error`` sampling when both are given. Default :data:`DEFAULT_TRIALS`.
+        Trials (new flows) to sample, rounded to whole blocks per destination and at least
+        :data:`~snatsim.mc.engine.MIN_BLOCKS` blocks per stream (so every stream's spread enters
+        the interval); the cap of ``rel_error`` sampling when both are given. Default
+        :data:`DEFAULT_TRIALS`.
     rel_error:
         Sample (doubling from :data:`FIRST_TRIALS`) until the 95 % interval of the >= 1 s delayed
         fraction is within ``rel_error`` of it, or the cap is hit; ``summary()["rel_error"]``
