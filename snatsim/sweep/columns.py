@@ -16,7 +16,9 @@ rely on:
   ``delayed_fraction.ge_1s_hi``; a ``ci95`` level is dropped from the name: a ``{mean, se, ci95}``
   block ``X`` gives ``X.mean``, ``X.se``, ``X_lo``, ``X_hi``, and the Monte Carlo engine's
   ``ci95.syn_drop_probability`` gives ``syn_drop_probability_lo`` / ``_hi``. A missing interval
-  (no connections) is ``None``/NaN.
+  (no connections) is ``None``/NaN. Each interval appears once: the Monte Carlo engine's
+  ``ci95.delayed_fraction_ge_1s`` repeats ``delayed_fraction_ci95.ge_1s`` and is left out, so
+  both engines give ``delayed_fraction.ge_1s_lo`` and nothing else for it.
 * ``warnings``: the run's warnings as a JSON list; provenance is kept apart from the metrics:
   ``entropy`` (the root seed's entropy), ``spawn_key`` (the run's ``SeedSequence`` spawn key, JSON),
   ``wall_s`` (seconds the run took), ``snatsim_version`` and ``engine``.
@@ -27,6 +29,7 @@ A metric whose path equals a swept key (``kernel.version``) keeps the swept valu
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,6 +39,8 @@ FIXED_COLUMNS = ("point", "replicate")
 PROVENANCE_COLUMNS = ("entropy", "spawn_key", "wall_s", "snatsim_version", "engine")
 _SKIPPED = {"provenance", "delayed_fraction_ci95_assumes", "interval"}
 _CI = "_ci95"
+_REPEATED_CI = re.compile(r"delayed_fraction_ge_\w+")
+"""Monte Carlo ``ci95`` entries that repeat ``delayed_fraction_ci95`` (same numbers)."""
 
 
 def _is_interval(value: Any) -> bool:
@@ -51,6 +56,8 @@ def flatten_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(value, Mapping):
             for key, inner in value.items():
                 walk((*path, str(key)), inner, interval)
+            return
+        if path[0] == "ci95" and _REPEATED_CI.fullmatch(path[-1]):
             return
         if "ci95" in path:  # {mean, se, ci95}: X.ci95 -> X_lo; ci95.X -> X_lo (Monte Carlo)
             path, interval = tuple(p for p in path if p != "ci95"), True
