@@ -41,7 +41,7 @@ class Scripted:
         self.rel = rel
         self.seeds: list[object] = []
 
-    def __call__(self, sc: Scenario, rng: object) -> Evaluation:
+    def __call__(self, sc: Scenario, rng: object, meter: object = None) -> Evaluation:
         self.seeds.append(rng)
         f = self.law(sc)  # type: ignore[operator]
         return Evaluation(f, f * (1 - self.rel), f * (1 + self.rel), "race" if f else None, 1000)

@@ -50,6 +50,11 @@ def config(tmp_path: Path) -> Path:
     (["--kernel", "6.1", "--kernel", "99.1"], "99.1"),
     (["--engine", "gpu"], "error: --engine: 'gpu' is not an engine"),
     (["--set", "workload.0.rate_per_s=-1"], "workload.0.rate_per_s"),
+    (["--engine", "des", "--trials", "1000"], "error: --trials: sets the Monte Carlo engine's"),
+    (["--engine", "mc", "--connects", "1000"], "error: --connects: sets the SimPy model's"),
+    (["--max-connects", "0"], "'--max-connects'"),
+    (["--max-evaluations", "0"], "'--max-evaluations'"),
+    (["--budget-s", "0"], "'--budget-s'"),
 ])
 def test_bad_input_is_one_line_and_exit_2_before_any_evaluation(
     config: Path, args: list[str], expect: str, capsys: pytest.CaptureFixture[str]
@@ -79,3 +84,26 @@ def test_end_to_end_json_answer_per_kernel(config: Path) -> None:
         assert a["exhaustion_bound"] is not None and a["value"] < a["exhaustion_bound"] * 1.5
         assert a["method"] == "des" and a["seed"] == 3
     assert "kernel 5.4:" in done.stderr and "delayed" in done.stderr
+
+
+def test_a_search_stopped_by_its_budget_answers_with_what_it_has(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def capacity(*args: str) -> None:
+        with pytest.raises(SystemExit) as info:
+            main(["capacity", str(config), "--max-delayed", "0.02", "--engine", "des",
+                  "--connects", "500", "--max-evaluations", "2", *args])
+        assert info.value.code == 0  # an answer, though not a settled one: status says so
+
+    capacity("--json")
+    captured = capsys.readouterr()
+    (answer,) = json.loads(captured.out)["answers"]
+    assert answer["status"] == "budget" and len(answer["points"]) == 2
+    assert answer["stopped"]["option"] == "--max-evaluations"
+    assert answer["spent"]["evaluations"] == 2 and answer["spent"]["connects"] > 0
+    assert "raise --max-evaluations" in answer["message"]
+    assert all(p["method"] == "des" for p in answer["points"])
+    assert captured.err.count("(des)") == 2  # each evaluation's engine, as it is made
+    capacity()
+    text = capsys.readouterr().out
+    assert text.startswith("kernel 5.4 (des): stopped by the budget") and text.count("\n") == 1

@@ -3,12 +3,14 @@ that keeps delayed connects under a target, per kernel (:mod:`snatsim.sizing`)."
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from snatsim.cli._common import console, handle_errors, print_json
+from snatsim.sizing.budget import DEFAULT_WALL_S, Budget
 
 if TYPE_CHECKING:
     from snatsim.sizing.evaluators import Evaluation
@@ -60,6 +62,22 @@ def capacity(
         int | None,
         typer.Option(help="Measured connects per SimPy evaluation (default 40,000).", min=100),
     ] = None,
+    trials: Annotated[
+        int | None,
+        typer.Option(help="Trials per Monte Carlo evaluation (default: snatsim estimate's).",
+                     min=1, metavar="N"),
+    ] = None,
+    max_connects: Annotated[
+        int, typer.Option(help="Budget: simulated connects per SimPy evaluation, warm-up "
+                          "included; a costlier evaluation is not run.", min=1, metavar="N")
+    ] = Budget.max_connects,
+    max_evaluations: Annotated[
+        int, typer.Option(help="Budget: evaluations per kernel's answer.", min=1, metavar="N")
+    ] = Budget.max_evaluations,
+    budget_s: Annotated[
+        float, typer.Option(help="Budget: wall seconds per kernel's answer (an evaluation "
+                            "still running is abandoned).", min=0.001, metavar="S")
+    ] = DEFAULT_WALL_S,
     json_: Annotated[
         bool, typer.Option("--json", help='Print {"answers": [...]} as JSON.')
     ] = False,
@@ -78,18 +96,26 @@ def capacity(
                                [*overrides, f"kernel.version={v}"]) for v in versions]
     for scenario in scenarios:  # every bad input is reported before anything is simulated
         check_request(scenario, max_delayed, vary)
-    evaluator = make_evaluator(engine, connects)
+    evaluator = make_evaluator(engine, connects, trials)
+    budget = Budget(max_evaluations, max_connects, budget_s)
     err = console(stderr=True)
 
+    said = {""}  # each kind of fallback reason once (numbers aside)
+
     def progress(shown: str, e: Evaluation) -> None:
-        err.print(f"  {vary} = {shown}: {100 * e.fraction:.3g} % delayed "
-                  f"[{100 * e.lo:.3g}, {100 * e.hi:.3g}] of {e.connects:,}")
+        rests = "trials" if e.method == "mc" else "connects"
+        kind = re.sub(r"[\d.,~e+-]+", "#", e.note)
+        why = "" if kind in said else f"; {e.note}"
+        said.add(kind)
+        err.print(f"  {vary} = {shown} ({e.method}): {100 * e.fraction:.3g} % delayed "
+                  f"[{100 * e.lo:.3g}, {100 * e.hi:.3g}] of {e.connects:,} {rests}{why}",
+                  soft_wrap=True, markup=False, highlight=False)
 
     answers = []
     for scenario in scenarios:
         err.print(f"kernel {scenario.kernel.version}:")
         answers.append(search(scenario, max_delayed=max_delayed, vary=vary,
-                              evaluator=evaluator, progress=progress))
+                              evaluator=evaluator, budget=budget, progress=progress))
     if json_:
         print_json({"answers": [a.to_dict() for a in answers]})
         return

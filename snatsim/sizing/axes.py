@@ -76,7 +76,7 @@ class Axis:
 
     def show(self, value: float) -> str:
         """``value`` with its unit, e.g. ``"312/s"``, ``"3 SNAT IPs"``."""
-        number = f"{value:,.0f}" if self.integer else f"{value:.3g}"
+        number = f"{value:,.0f}" if self.integer or value >= 1000 else f"{value:.3g}"
         return f"{number}{self.unit}" if self.unit.startswith("/") else f"{number} {self.unit}"
 
 

@@ -12,6 +12,7 @@ from snatsim.sizing.axes import replace_values
 if TYPE_CHECKING:
     from snatsim.config import Scenario
     from snatsim.rng import SeedLike
+    from snatsim.sizing.budget import BudgetMeter
 
 CAUSES = ("race", "eviction", "exhaustion", "table_full")
 """Why SYNs were dropped, as ``summary()["drops"]`` counts them: the limit that binds."""
@@ -27,14 +28,17 @@ class Evaluation(NamedTuple):
     binding_cause: str | None  # the cause of most SYN drops (CAUSES), None without drops
     connects: int = 0  # connects the estimate rests on
     method: str = ""  # the engine that made it: "mc", "des"
+    note: str = ""  # why the engine is not the one asked for (auto's fallback), else ""
 
 
 class Evaluator(Protocol):
-    """``(scenario, rng) -> Evaluation``: an estimate of the delayed fraction of one scenario."""
+    """``(scenario, rng, meter) -> Evaluation``: an estimate of the delayed fraction of one
+    scenario; ``meter`` (when given) may refuse or abandon it (:mod:`snatsim.sizing.budget`)."""
 
     method: str
 
-    def __call__(self, scenario: Scenario, rng: SeedLike) -> Evaluation: ...
+    def __call__(self, scenario: Scenario, rng: SeedLike,
+                 meter: BudgetMeter | None = None) -> Evaluation: ...
 
 
 def evaluation_from_summary(summary: dict[str, Any]) -> Evaluation:
@@ -69,7 +73,8 @@ class SimulateEvaluator:
     batches: int = 10
     method: str = "des"
 
-    def __call__(self, scenario: Scenario, rng: SeedLike) -> Evaluation:
+    def __call__(self, scenario: Scenario, rng: SeedLike,
+                 meter: BudgetMeter | None = None) -> Evaluation:
         from snatsim.analytic.window_load import window_loads
         from snatsim.config_limits import MAX_DURATION_S, MAX_EXPECTED_CONNECTIONS
         from snatsim.results import simulate
@@ -77,6 +82,7 @@ class SimulateEvaluator:
 
         rates = [w.mean_rate_per_s() for w in scenario.workload]
         sim = scenario.simulation
+        predicted = None
         if all(r is not None for r in rates):
             rate = sum(r for r in rates if r is not None)
             measured_s = max(self.min_measured_s, self.connects / rate)
@@ -87,7 +93,20 @@ class SimulateEvaluator:
             duration_s = min(sim.warmup_s + measured_s, MAX_DURATION_S,
                              0.99 * MAX_EXPECTED_CONNECTIONS / rate)
             scenario = replace_values(scenario, {"simulation": {"duration_s": duration_s}})
-        result = simulate(scenario, rng, rows="all")
+            predicted = rate * duration_s
+        started = 0
+
+        def watch(simulated_s: float, duration_s: float, connects: int) -> None:
+            nonlocal started
+            started = connects
+            if meter is not None:
+                meter.watch_run(simulated_s, duration_s, connects)
+
+        if meter is not None:
+            meter.admit_connects(predicted)
+        result = simulate(scenario, rng, rows="all", progress=watch)
+        if meter is not None:
+            meter.simulated(started)
         e = evaluation_from_summary(result.summary())
         sim = scenario.simulation
         batch = batch_means_interval(
@@ -129,33 +148,71 @@ def batch_means_interval(rows: list[tuple[float, float | None, str]], start_s: f
 
 @dataclass
 class EstimateEvaluator:
-    """The Monte Carlo engine (:func:`snatsim.estimate`); for a scenario it does not cover (its
-    :class:`ConfigError`), ``fallback`` when given, else that error."""
+    """The Monte Carlo engine (:func:`snatsim.estimate`; ``connects`` of its evaluations are its
+    trials). With a ``fallback`` (``--engine auto``) that evaluator runs instead, its
+    :attr:`Evaluation.note` saying why, where the engine
+
+    * does not cover the scenario (its :class:`ConfigError`, e.g. a window held above 90 %), or
+    * contradicts the analytic exhaustion floor (:func:`~snatsim.sizing.axes.exhaustion_floor`
+      above the upper end of its interval): the engine draws one window occupancy per block of
+      trials, so a rarely full window rests on a few hundred draws and can be missed with a
+      narrow interval (seen on 256 ports at 82 % held: 7e-7 where the floor is 2.6e-4 and the
+      SimPy model 5.6e-4). A3+ eviction, which the floor leaves out, can also trigger it; the
+      SimPy model then decides.
+
+    Without a fallback (``--engine mc``) the first case raises and the second is kept as is.
+    """
 
     fallback: Evaluator | None = field(default_factory=SimulateEvaluator)
     trials: int | None = None  # None: snatsim.estimate's default
     method: str = "mc"
 
-    def __call__(self, scenario: Scenario, rng: SeedLike) -> Evaluation:
+    def __call__(self, scenario: Scenario, rng: SeedLike,
+                 meter: BudgetMeter | None = None) -> Evaluation:
         import snatsim
+        from snatsim.sizing.axes import exhaustion_floor
 
         try:
-            result = snatsim.estimate(scenario, rng=rng, trials=self.trials)
-        except ConfigError:
+            result = snatsim.estimate(scenario, rng=rng, trials=self.trials,
+                                      progress=None if meter is None else meter.watch_trials)
+        except ConfigError as exc:
             if self.fallback is None:
                 raise
-            return self.fallback(scenario, rng)
-        return evaluation_from_summary(result.summary())._replace(method=self.method)
+            return self._fall_back(scenario, rng, meter, f"mc does not cover it ({exc})")
+        summary = result.summary()
+        e = evaluation_from_summary(summary)._replace(method=self.method,
+                                                      connects=int(summary["trials"]))
+        floor = exhaustion_floor(scenario)
+        if self.fallback is not None and floor > e.hi:
+            return self._fall_back(scenario, rng, meter, (
+                f"mc gave {e.fraction:.3g} [{e.lo:.3g}, {e.hi:.3g}] under the analytic "
+                f"exhaustion floor {floor:.3g}"))
+        return e
+
+    def _fall_back(self, scenario: Scenario, rng: SeedLike, meter: BudgetMeter | None,
+                   why: str) -> Evaluation:
+        assert self.fallback is not None
+        e = self.fallback(scenario, rng, meter)
+        return e._replace(note=" ".join(why.split()))
 
 
 ENGINES = ("auto", "mc", "des")
 
 
-def make_evaluator(engine: str = "auto", connects: int | None = None) -> Evaluator:
-    """``auto``: Monte Carlo where :func:`snatsim.estimate` exists and covers the scenario, else
-    the DES; ``mc``: Monte Carlo only; ``des``: the SimPy model (``connects`` per evaluation)."""
+def make_evaluator(engine: str = "auto", connects: int | None = None,
+                   trials: int | None = None) -> Evaluator:
+    """``auto``: Monte Carlo where :func:`snatsim.estimate` exists and can be trusted (see
+    :class:`EstimateEvaluator`), else the DES; ``mc``: Monte Carlo only (``trials`` per
+    evaluation); ``des``: the SimPy model (``connects`` measured per evaluation)."""
     import snatsim
 
+    if trials is not None and engine == "des":
+        raise ConfigError("--trials", "sets the Monte Carlo engine's trials; --engine des runs "
+                          "the SimPy model: use --connects there, or drop --trials")
+    if connects is not None and engine == "mc":
+        raise ConfigError("--connects", "sets the SimPy model's measured connects; --engine mc "
+                          "runs the Monte Carlo engine only: use --trials there, or drop "
+                          "--connects")
     des = SimulateEvaluator() if connects is None else SimulateEvaluator(connects=connects)
     has_mc = "estimate" in snatsim.__all__
     if engine == "des" or (engine == "auto" and not has_mc):
@@ -166,4 +223,4 @@ def make_evaluator(engine: str = "auto", connects: int | None = None) -> Evaluat
     if not has_mc:
         raise ConfigError("--engine", "mc needs snatsim.estimate, which this version lacks; "
                           "use --engine des")
-    return EstimateEvaluator(fallback=des if engine == "auto" else None)
+    return EstimateEvaluator(fallback=des if engine == "auto" else None, trials=trials)

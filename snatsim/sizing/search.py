@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from snatsim.errors import ConfigError
 from snatsim.sizing.axes import Axis, axis, exhaustion_bound, midpoint
+from snatsim.sizing.budget import Budget, BudgetExhausted
 from snatsim.sizing.evaluators import CONFIDENCE, Evaluation, Evaluator, make_evaluator
 
 if TYPE_CHECKING:
@@ -21,8 +23,10 @@ class CapacityAnswer:
 
     ``status`` is ``"found"`` (``value`` met the target, ``edge`` surely missed it: the capacity
     lies in ``[value, edge]``), ``"met-everywhere"`` (``value`` is the riskiest value tried: the
-    capacity is beyond it) or ``"met-nowhere"`` (``value`` is None; the safest value tried is
-    ``points[...]``'s safest).
+    capacity is beyond it), ``"met-nowhere"`` (``value`` is None; the safest value tried is
+    ``points[...]``'s safest) or ``"budget"`` (stopped by the :class:`Budget` before settling:
+    ``value`` is the riskiest value that met the target so far, ``edge`` the safest that did not,
+    either None when there is none; ``stopped`` says which limit, at which value).
     """
 
     vary: str
@@ -40,6 +44,9 @@ class CapacityAnswer:
     points: list[tuple[float, Evaluation]]
     seed: int
     show: Callable[[float], str] = field(repr=False)
+    stopped: BudgetExhausted | None = None
+    stopped_at: float | None = None  # the value whose evaluation the budget refused
+    spent: dict[str, float] = field(default_factory=dict)  # evaluations, connects, wall_s
 
     def at(self, value: float) -> Evaluation:
         """The evaluation made at ``value``."""
@@ -56,6 +63,8 @@ class CapacityAnswer:
         bound = ("none inside the range searched" if self.exhaustion_bound is None
                  else self.show(self.exhaustion_bound))
         head = f"kernel {self.kernel} ({self.method}): "
+        if self.status == "budget":
+            return head + self._budget_message(target, word, cause) + f" Exhaustion bound: {bound}."
         if self.status == "met-nowhere":
             safest = self.points[0 if self.higher_is_worse else -1]
             return (f"{head}the target (delayed >= 1 s or failed < {target}) is met at none of "
@@ -74,6 +83,35 @@ class CapacityAnswer:
                 f"between {self.show(self.value)} and {self.show(self.edge)} (where "
                 f"{_share(self.at(self.edge))}). Beyond it {cause}. Exhaustion bound: {bound}.")
 
+    def _budget_message(self, target: str, word: str, cause: str) -> str:
+        """What a search stopped by its budget established, and how to go further."""
+        assert self.stopped is not None
+        at = "" if self.stopped_at is None else f" at {self.show(self.stopped_at)}"
+        out = f"stopped by the budget before settling the edge: the evaluation{at} was not made " \
+              f"({self.stopped.reason}). So far "
+        if self.value is not None and self.edge is not None:
+            out += (f"the target (delayed >= 1 s or failed < {target}) is met at "
+                    f"{self.show(self.value)} ({_share(self.at(self.value))}) and not at "
+                    f"{self.show(self.edge)} ({_share(self.at(self.edge))}): the {word} "
+                    f"{self.vary} lies between them; {cause} at {self.show(self.edge)}.")
+        elif self.value is not None:
+            out += (f"the target (< {target}) is met at every value tried, up to "
+                    f"{self.show(self.value)} ({_share(self.at(self.value))}): the {word} "
+                    f"{self.vary} that keeps it is there or beyond.")
+        elif self.edge is not None:
+            out += (f"the target (< {target}) is met at none of the values tried: at "
+                    f"{self.show(self.edge)} {_share(self.at(self.edge))} are delayed; {cause} "
+                    "there.")
+        else:
+            out += "nothing was evaluated."
+        how = {"--max-connects": "raise --max-connects (a SimPy evaluation simulates about rate "
+                                 "x (warm-up + measured time); a shorter simulation.warmup_s "
+                                 "costs less)",
+               "--budget-s": "raise --budget-s",
+               "--max-evaluations": "raise --max-evaluations"}.get(self.stopped.flag,
+                                                                   self.stopped.flag)
+        return out + f" To go further: {how}."
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON."""
         return {
@@ -83,6 +121,10 @@ class CapacityAnswer:
             [self.value, self.edge] if self.higher_is_worse else [self.edge, self.value],
             "binding_cause": self.binding_cause, "exhaustion_bound": self.exhaustion_bound,
             "current": self.current, "seed": self.seed, "message": self.message(),
+            "stopped": None if self.stopped is None else {
+                "option": self.stopped.flag, "reason": self.stopped.reason,
+                "at": self.stopped_at},
+            "spent": self.spent,
             "points": [{"value": x, **e._asdict()} for x, e in self.points],
         }
 
@@ -103,7 +145,8 @@ def check_request(scenario: Scenario, max_delayed: float, vary: str) -> Axis:
 def capacity(scenario: Scenario, *, max_delayed: float = 1e-3,
              vary: str = "workload.0.rate_per_s", rng: SeedLike = None,
              evaluator: Evaluator | None = None, rel_tol: float = 0.05,
-             max_steps: int = 4,
+             max_steps: int = 4, budget: Budget | None = None,
+             clock: Callable[[], float] = time.monotonic,
              progress: Callable[[str, Evaluation], None] | None = None) -> CapacityAnswer:
     """The edge of ``max_delayed`` on ``vary`` (see the module docstring and docs/capacity.md).
 
@@ -118,32 +161,36 @@ def capacity(scenario: Scenario, *, max_delayed: float = 1e-3,
     rng:
         Seed of every evaluation (common random numbers); None: ``simulation.seed``.
     evaluator:
-        ``(scenario, rng) -> Evaluation``; default :func:`~snatsim.sizing.evaluators.make_evaluator`
-        (Monte Carlo where it covers the scenario, else the DES).
+        ``(scenario, rng, meter) -> Evaluation``; default
+        :func:`~snatsim.sizing.evaluators.make_evaluator` (Monte Carlo where it can be trusted,
+        else the DES).
     rel_tol:
         Stop bisecting when the two sides are within this ratio (integers: adjacent).
     max_steps:
         Factor-10 steps tried from the analytic bracket before saying "met everywhere/nowhere".
+    budget:
+        Evaluations, simulated connects per SimPy evaluation and wall seconds this answer may
+        spend (default :class:`~snatsim.sizing.budget.Budget`); at a limit the search stops
+        with status ``"budget"`` and what it established.
+    clock:
+        Where the wall budget's seconds come from (tests give a scripted clock).
     progress:
         Called as ``progress(shown_value, evaluation)`` after each evaluation.
     """
-    import numpy as np
-
     ax = check_request(scenario, max_delayed, vary)
     evaluate = evaluator or make_evaluator()
-    if isinstance(rng, np.random.Generator):
-        seed = int(rng.integers(2**63))
-    elif isinstance(rng, np.random.SeedSequence):
-        seed = int(rng.generate_state(1, np.uint64)[0])
-    else:
-        chosen = rng if rng is not None else scenario.simulation.seed
-        seed = chosen if chosen is not None else int(
-            np.random.SeedSequence().generate_state(1, np.uint64)[0])
+    meter = (budget or Budget()).meter(clock)
+    seed = _seed(scenario, rng)
     points: dict[float, Evaluation] = {}
 
     def run(x: float) -> Evaluation:
         if x not in points:
-            points[x] = evaluate(ax.set_value(scenario, x), seed)
+            try:
+                meter.before_evaluation()
+                points[x] = evaluate(ax.set_value(scenario, x), seed, meter)
+                meter.finished()
+            except BudgetExhausted as exc:
+                raise _Stopped(x, exc) from None
             if progress is not None:
                 progress(ax.show(x), points[x])
         return points[x]
@@ -152,27 +199,74 @@ def capacity(scenario: Scenario, *, max_delayed: float = 1e-3,
         return run(x).hi < max_delayed
 
     bound = exhaustion_bound(scenario, ax, max_delayed)
-    safe, risky = _bracket(ax, bound if bound is not None else ax.current, meets, max_steps)
-    status = "met-everywhere" if risky is None else "met-nowhere" if safe is None else "found"
-    edge = None
-    if safe is not None and risky is not None:
-        while (mid := midpoint(ax, safe, risky, rel_tol)) is not None:
-            safe, risky = (mid, risky) if meets(mid) else (safe, mid)
-        edge = _sure_miss(ax, safe, risky, points, run, max_delayed, rel_tol, max_steps)
-    decisive = risky if risky is not None else safe
-    assert decisive is not None
-    cause = run(decisive).binding_cause
-    if edge is not None and cause is None:
-        cause = run(edge).binding_cause
+    stopped: _Stopped | None = None
+    try:
+        safe, risky = _bracket(ax, bound if bound is not None else ax.current, meets, max_steps)
+        status = "met-everywhere" if risky is None else "met-nowhere" if safe is None else "found"
+        edge = None
+        if safe is not None and risky is not None:
+            while (mid := midpoint(ax, safe, risky, rel_tol)) is not None:
+                safe, risky = (mid, risky) if meets(mid) else (safe, mid)
+            edge = _sure_miss(ax, safe, risky, points, run, max_delayed, rel_tol, max_steps)
+    except _Stopped as exc:
+        stopped, status = exc, "budget"
+        safe, edge = _so_far(ax, points, max_delayed)
+        risky = edge
+    cause = _binding_cause(risky if risky is not None else safe, edge, points)
     ordered = sorted(points.items())
     return CapacityAnswer(
         vary=vary, unit=ax.unit, higher_is_worse=ax.higher_is_worse, max_delayed=max_delayed,
         kernel=scenario.kernel.version,
         method="+".join(sorted({e.method or getattr(evaluate, "method", "custom")
-                                for _, e in ordered})),
-        status=status, value=safe, edge=edge if edge is not None else None,
-        binding_cause=cause, exhaustion_bound=bound, current=ax.current, points=ordered,
-        seed=seed, show=ax.show)
+                                for _, e in ordered})) or getattr(evaluate, "method", "custom"),
+        status=status, value=safe, edge=edge, binding_cause=cause, exhaustion_bound=bound,
+        current=ax.current, points=ordered, seed=seed, show=ax.show,
+        stopped=None if stopped is None else stopped.why,
+        stopped_at=None if stopped is None else stopped.value,
+        spent={"evaluations": meter.evaluations, "connects": meter.connects,
+               "wall_s": round(meter.elapsed_s(), 3)})
+
+
+class _Stopped(Exception):
+    """The budget refused the evaluation at ``value`` (internal to :func:`capacity`)."""
+
+    def __init__(self, value: float, why: BudgetExhausted) -> None:
+        super().__init__(value, why)
+        self.value, self.why = value, why
+
+
+def _seed(scenario: Scenario, rng: SeedLike) -> int:
+    """One integer seed for every evaluation (common random numbers)."""
+    import numpy as np
+
+    if isinstance(rng, np.random.Generator):
+        return int(rng.integers(2**63))
+    if isinstance(rng, np.random.SeedSequence):
+        return int(rng.generate_state(1, np.uint64)[0])
+    chosen = rng if rng is not None else scenario.simulation.seed
+    if chosen is not None:
+        return int(chosen)
+    return int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
+
+
+def _so_far(ax: Axis, points: dict[float, Evaluation], max_delayed: float
+            ) -> tuple[float | None, float | None]:
+    """``(riskiest value that met the target, safest riskier value that did not)`` so far."""
+    met = [x for x, e in points.items() if e.hi < max_delayed]
+    safe = (max(met) if ax.higher_is_worse else min(met)) if met else None
+    missed = [x for x, e in points.items() if not e.hi < max_delayed
+              and (safe is None or ax.is_safer(safe, x))]
+    risky = (min(missed) if ax.higher_is_worse else max(missed)) if missed else None
+    return safe, risky
+
+
+def _binding_cause(decisive: float | None, edge: float | None,
+                   points: dict[float, Evaluation]) -> str | None:
+    """The cause of most drops at ``decisive`` (else at ``edge``)."""
+    cause = points[decisive].binding_cause if decisive is not None else None
+    if cause is None and edge is not None:
+        cause = points[edge].binding_cause
+    return cause
 
 
 def _bracket(ax: Axis, start: float, meets: Callable[[float], bool],
