@@ -280,3 +280,94 @@ def search_rover(busy: NDArray[np.bool_], start: NDArray[np.integer]) -> SearchR
     last = b.unchecked
     b.gave_up[last] = b.busy_at(last, b.slot[last], b.busy)
     return b.result(shape, last_counts=False)
+
+
+OFFSETS = 1 << 16
+
+
+def slot_law(busy: NDArray[np.bool_], *, a1: bool, evictable: NDArray[np.bool_] | None = None,
+             out: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+    """Exact law of the window slot one search returns from a uniform u16 offset (spec §4.4).
+
+    ``busy`` (and ``evictable``, A3+) is one occupancy row of ``size`` slots. ``a1``: the A1
+    ``--random-fully`` search (one round of ``size`` probes, the last unchecked: a busy last probe
+    is a give-up on that same slot); else the A2-A4 rounds (:func:`max_rounds`), round ``r``
+    reached with the product of the earlier rounds' all-busy fractions; the last round's
+    give-ups keep their last (busy) candidate. The probes walk the virtual ports ``o`` of the
+    16-bit circle, slot ``o % size``. Without eviction a round is counted from the gaps between
+    free virtual ports (a busy run of length L hands ``min(L + 1, attempts)`` offsets to the free
+    port after it), as :func:`snatsim.analytic.probing.chosen_slot_probabilities` does with a
+    search per offset (equal, tested); with eviction every offset's round is searched
+    (:class:`_Batch`, the probes of :func:`search_rounds`). ``out``: a ``size`` float64 array to
+    fill, reused by a caller that asks again and again (the ~30 small arrays here stay in the
+    heap below glibc's mmap threshold; a fresh 512 KiB law each time was mapped and faulted in,
+    which cost more than the counting, see :data:`ONE_BUFFER_MAX`).
+    """
+    size = busy.shape[-1]
+    row = np.ascontiguousarray(busy).reshape(1, size)
+    evict = None if evictable is None or not evictable.any() else \
+        np.ascontiguousarray(evictable).reshape(1, size)
+    rounds = [size] if a1 else [min(size, NF_NAT_MAX_ATTEMPTS) >> r for r in range(max_rounds(size))]
+    law = np.zeros(size) if out is None else out
+    law.fill(0.0)
+    laps: list[NDArray[np.intp]] = []  # free slots seen on each lap of the 16-bit circle
+    if evict is None:
+        free = np.flatnonzero(~row[0])
+        laps = [free[:np.searchsorted(free, OFFSETS - k)] for k in range(0, OFFSETS, size)]
+        free_at = np.concatenate([f + k * size for k, f in enumerate(laps)])
+    reach = 1.0 / OFFSETS
+    for r, attempts in enumerate(rounds):
+        last = r == len(rounds) - 1
+        if not laps:
+            landed, failed = _searched_round(row, evict, attempts)
+            virtual = np.zeros(-(-OFFSETS // size) * size)
+            virtual[:OFFSETS] = landed
+            law += reach * virtual.reshape(-1, size).sum(axis=0)
+        else:
+            counts, failed = _gap_round(free_at, attempts, with_failed=last)
+            lap0 = reach * counts[:laps[0].size]  # each free slot once per lap
+            if r == 0:
+                law[laps[0]] = lap0
+            else:
+                law[laps[0]] += lap0
+            start = laps[0].size
+            for slots in laps[1:]:
+                law[slots] += reach * counts[start:start + slots.size]
+                start += slots.size
+        if last:
+            np.add.at(law, failed % size, reach)
+            break
+        reach *= failed.size / OFFSETS
+        if reach == 0.0:
+            break
+    return law
+
+
+def _gap_round(free_at: NDArray[np.intp], attempts: int, *, with_failed: bool
+               ) -> tuple[NDArray[np.intp], NDArray[np.int32]]:
+    """One round without eviction over all offsets: (offsets ending on each free virtual port,
+    the virtual ports of the last probes of the offsets that saw every probe busy, one per
+    offset; when not ``with_failed`` only their number is right)."""
+    if free_at.size == 0:
+        return free_at, (np.arange(OFFSETS, dtype=np.int32) + attempts - 1) % OFFSETS
+    gap = np.diff(free_at, prepend=free_at[-1] - OFFSETS)  # offsets in (previous free, this one]
+    over = gap - attempts  # offsets o <= free - attempts see only busy probes
+    many = np.flatnonzero(over > 0)
+    counts = over[many]
+    if not with_failed:
+        return np.minimum(gap, attempts), np.empty(int(counts.sum()), dtype=np.int32)
+    first = free_at[many] - gap[many] + 1  # the first offset after the previous free port
+    o = np.repeat(first - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+    return np.minimum(gap, attempts), ((o + attempts - 1) % OFFSETS).astype(np.int32)
+
+
+def _searched_round(row: NDArray[np.bool_], evict: NDArray[np.bool_] | None, attempts: int
+                    ) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
+    """One round searched from every offset (eviction included): (offsets ending on each virtual
+    port, the virtual ports of the failed offsets' last probes)."""
+    b = _Batch(row, (OFFSETS,), evict)
+    failed_idx = b.run(None, np.arange(OFFSETS, dtype=np.uint16), attempts)
+    ends = b.offset.astype(np.int32)  # the virtual port of each offset's last probe
+    ok = np.ones(OFFSETS, dtype=bool)
+    ok[failed_idx] = False
+    return np.bincount(ends[ok], minlength=OFFSETS), ends[failed_idx]

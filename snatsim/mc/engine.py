@@ -12,11 +12,16 @@ A trial is one new flow's SYN (the *leader*) towards one destination of a
    (:func:`snatsim.mc.alloc.search_rounds`, spec §4.4) on that occupancy. A search that gives
    up keeps a busy port: dropped at confirm, cause *exhaustion* (*eviction* on A3+ when closing
    entries were in the window, spec §16.1).
-3. **Race**, Rao-Blackwellized: the NATs on other CPUs inside the leader's NAT -> confirm window
-   form ``J ~ Poisson(mu)``, ``mu = rate on other CPUs × (delta_leader + E delta)`` (spec §3.2);
-   the trial samples ``J`` given ``J >= 1`` and weights it by ``P(J >= 1)``. Each partner keeps or
-   searches the same way; one that takes the leader's port clashes with it, and the leader is
-   the one dropped with probability 1/2 (the later confirm loses, spec §6.2): race cause.
+3. **Race**, Rao-Blackwellized over the partners: the NATs on other CPUs inside the leader's
+   NAT -> confirm window form ``J ~ Poisson(mu)``, ``mu = rate on other CPUs × (delta_leader +
+   E delta)`` (spec §3.2). Each partner keeps its pod port or searches the same way, independently
+   given the block's occupancy, so it takes the leader's port with a probability ``q`` known
+   exactly (:meth:`DestinationSampler._clash_odds`, the search's slot law
+   :func:`snatsim.mc.alloc.slot_law`); each one on the leader's port drops the leader with
+   probability 1/2 (the later confirm loses, spec §6.2), so the trial adds ``1 - E[(1 - q/2)^J]
+   = 1 - exp(-mu q / 2)``: race cause. (Until 2026-12-05 the trial drew ``J`` given ``J >= 1``,
+   capped at a ``jmax``, and searched for each partner: the same expectation with more noise,
+   at 5 searches per trial on ``configs/default.toml``.)
 
 Determinism: block ``b`` of destination ``k`` draws from its own generator, seeded by
 ``SeedSequence(root.entropy, spawn_key=root.spawn_key + (k, b))``, so a block's tally does not
@@ -24,8 +29,8 @@ depend on how blocks are grouped into chunks (same seed, same estimate for any c
 Draw order inside a block: ``t`` (uniform), ``m`` (poisson), busy ports (``choice`` without
 replacement), A3+ ISN coins (``random(size)``), leader CPUs (``choice``), leader deltas
 (``Distribution.sample``), pod-port-held uniforms, pod ports (``integers``), search offsets
-(``integers`` u16, shape ``(B, rounds)``), overlap uniforms, then the partners' held uniforms,
-pod ports and offsets (shape ``(B, jmax[, rounds])``).
+(``integers`` u16, shape ``(B, rounds)``); the partners draw nothing. The ``weight`` column sums
+``P(J >= 1)``, the chance that some partner overlaps at all.
 """
 
 from __future__ import annotations
@@ -37,8 +42,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from snatsim.kernel.eras import NatEra
-from snatsim.mc.alloc import max_rounds, search_rounds, search_rover
-from snatsim.mc.steady import DestinationPlan, SteadyPlan, overlap_jmax
+from snatsim.mc.alloc import max_rounds, search_rounds, search_rover, slot_law
+from snatsim.mc.steady import DestinationPlan, SteadyPlan
 
 BLOCK_TRIALS = 4096
 # columns of a block tally (sums over the block's trials)
@@ -47,7 +52,6 @@ MIN_BLOCKS = 16
 """Fewest blocks sampled per stream: every stream then spreads over all of the estimate's batch-means
 groups, so its own spread enters the interval (a stream with fewer blocks entered every group whole
 and its noise was left out: legacy-rover's ticks got a 6.4e-8 wide interval on 0.0013)."""
-DELTA_SPAN = 20.0  # overlaps are sampled up to jmax for a delta of DELTA_SPAN × its mean
 
 
 @dataclass(frozen=True)
@@ -91,9 +95,7 @@ class DestinationSampler:
         self.cpu_p = rates / total if total > 0 else np.full(rates.size, 1.0 / rates.size)
         self.other_rate = total - rates  # same-destination NATs on the other CPUs, per CPU
         self.delta_mean_s = steady.nat_to_confirm_us.mean * 1e-6
-        # J is capped at jmax: P(J > jmax | J >= 1) < 1e-12 for any delta below DELTA_SPAN means
-        mu_hi = float(self.other_rate.max()) * (DELTA_SPAN + 1.0) * self.delta_mean_s
-        self.jmax = overlap_jmax(mu_hi)
+        self._law: NDArray[np.float64] | None = None  # slot_law's buffer, reused block to block
 
     def block(self, rng: np.random.Generator, n: int = BLOCK_TRIALS) -> NDArray[np.float64]:
         """Tally ``n`` trials drawn from ``rng`` (see the module docstring for the draw order)."""
@@ -113,23 +115,37 @@ class DestinationSampler:
             rng, busy, evictable, held_p, (n,))
         found = res_found + (searched & d.preserve)  # a held pod port: the used-check counts it
         mu = self.other_rate[cpu] * (delta_s + self.delta_mean_s)
-        weight = -np.expm1(-mu)
-        lose = np.zeros(n)
-        u = rng.random(n)
+        race = 0.0
         if self.other_rate.max() > 0:
-            j = _overlap_given_one(mu, u, self.jmax)
-            p_slot, p_searched, *_ = self._take_ports(rng, busy, evictable, held_p,
-                                                      (n, self.jmax))
-            if self.shared_start:  # a searching partner takes the port the rover points at
-                p_slot = np.where(p_searched, rover[:, None], p_slot)
-            clash = (p_slot == slot[:, None]) & (np.arange(self.jmax) < j[:, None])
-            lose = 1.0 - np.prod(1.0 - 0.5 * clash, axis=1)
+            clash = self._clash_odds(busy, evictable, held_p, slot, rover)
+            lose = -np.expm1(-0.5 * mu * clash)  # 1 - E[(1 - clash / 2) ** J], J ~ Poisson(mu)
             lose[gave_up] = 0.0  # already lost to exhaustion
+            race = float(lose.sum())
         cause_evict = gave_up & self.evicting & bool(evictable is not None and
                                                      d.closing_share(t_s) > 0)
-        return np.array([n, float(np.sum(weight * lose)), gave_up.sum(), cause_evict.sum(),
-                         found.sum(), (~searched).sum(), evicted.sum(), weight.sum()],
-                        dtype=float)
+        return np.array([n, race, gave_up.sum(), cause_evict.sum(), found.sum(),
+                         (~searched).sum(), evicted.sum(), -np.expm1(-mu).sum()], dtype=float)
+
+    def _clash_odds(self, busy: NDArray[np.bool_], evictable: NDArray[np.bool_] | None,
+                    held_p: float, slot: NDArray[np.int64], rover: NDArray[np.int64]
+                    ) -> NDArray[np.float64]:
+        """P(one partner NAT takes the leader's window slot ``slot``), given the block's occupancy.
+
+        A partner keeps its pod port with probability ``1 - held_p`` (uniform over the
+        ``pod_choices`` candidates) or searches: on A1 without ``--random-fully`` it takes the
+        port the rover points at (``rover``, the leader's search slot, spec §4.4 "A1"), else a
+        slot of :func:`~snatsim.mc.alloc.slot_law` on the same occupancy (spec §3.2: it does not
+        see the leader)."""
+        d = self.dest
+        c = slot - (d.pod_lo - d.lo)
+        pod = (c >= 0) & (c % d.pod_step == 0) & (c // d.pod_step < d.pod_choices)
+        out: NDArray[np.float64] = (1.0 - held_p) / d.pod_choices * pod
+        if self.shared_start:
+            out += held_p * (slot == rover)
+        else:
+            self._law = slot_law(busy, a1=self.a1, evictable=evictable, out=self._law)
+            out += held_p * self._law[slot]
+        return out
 
     def _take_ports(self, rng: np.random.Generator, busy: NDArray[np.bool_],
                     evictable: NDArray[np.bool_] | None, held_p: float, shape: tuple[int, ...]
@@ -156,21 +172,6 @@ class DestinationSampler:
         return slot, searched, found, gave_up, evicted, search_slot
 
 
-def _overlap_given_one(mu: NDArray[np.float64], u: NDArray[np.float64],
-                       jmax: int) -> NDArray[np.int64]:
-    """Inverse-CDF draw of ``J ~ Poisson(mu)`` given ``J >= 1``, capped at ``jmax``."""
-    norm = -np.expm1(-mu)
-    safe = np.where(norm > 0, norm, 1.0)
-    term = mu * np.exp(-mu)
-    cum = np.zeros_like(mu)
-    j = np.ones(mu.shape, dtype=np.int64)
-    for k in range(1, jmax):
-        cum = cum + term / safe
-        j += (u >= cum) & (norm > 0)
-        term = term * mu / (k + 1)
-    return j
-
-
 def run(steady: SteadyPlan, root: np.random.SeedSequence, trials: int, *,
         after: Tallies | None = None, chunk_trials: int = 1 << 16,
         progress: Callable[[int], None] | None = None) -> Tallies:
@@ -191,8 +192,7 @@ def run(steady: SteadyPlan, root: np.random.SeedSequence, trials: int, *,
     samplers: list[tuple[Callable[[np.random.Generator], NDArray[np.float64]], int, int]] = []
     for k in range(len(dests)):
         ds = DestinationSampler(steady, k)
-        samplers.append((ds.block, BLOCK_TRIALS,
-                         BLOCK_TRIALS * (1 + (ds.jmax if ds.other_rate.max() > 0 else 0))))
+        samplers.append((ds.block, BLOCK_TRIALS, BLOCK_TRIALS))
     for c in clusters:
         cs = ClusterSampler(steady, c, steady.steering)
         samplers.append((cs.block, CLUSTER_BLOCK * c.tickers, CLUSTER_BLOCK * c.tickers))
