@@ -25,6 +25,7 @@ from snatsim.errors import ConfigError
 from snatsim.mc.engine import MIN_BLOCKS, Tallies, run
 from snatsim.mc.figures import (
     CAUSE_KEYS,
+    DROP_KEYS,
     DestinationOdds,
     cluster_drop_probabilities,
     mixture,
@@ -180,6 +181,13 @@ class _Law:
 
 def _laws(steady: SteadyPlan, tallies: Tallies) -> dict[str, list[tuple[float, _Law]]]:
     """Per workload: (share, law) for each of its destinations (or its cluster)."""
+    if tallies.exhausted:
+        from snatsim.mc.exhaustion import StreamOdds
+
+        streams = iter(StreamOdds.from_rows(rows) for rows in tallies.exhausted)
+        return {name: [(p, _Law(o.probs, o.causes_at, o.found_per_syn, o.kept,
+                               o.evicted_per_syn)) for _, p in parts for o in [next(streams)]]
+               for name, parts in steady.workload_destinations.items()}
     odds = [DestinationOdds.from_sums(s) for s in tallies.sums]
     none = DestinationOdds(0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0)  # snat = false: nothing to lose
     out: dict[str, list[tuple[float, _Law]]] = {}
@@ -211,7 +219,7 @@ def _figures(steady: SteadyPlan, tallies: Tallies) -> dict[str, Any]:
         (f"ge_{t:g}s" for t in THRESHOLDS_S), 0.0)}
     acc = dict.fromkeys(("established", "failed", "app_timeout", "syns", "dropped", "found",
                          "kept", "evicted", "latency_sum"), 0.0)
-    causes = dict.fromkeys(CAUSE_KEYS, 0.0)
+    causes = dict.fromkeys(DROP_KEYS, 0.0)
     lat_values: list[float] = []
     lat_weights: list[float] = []
     for name, parts in _laws(steady, tallies).items():
@@ -236,7 +244,7 @@ def _figures(steady: SteadyPlan, tallies: Tallies) -> dict[str, Any]:
             acc["evicted"] += w * counts.sent * law.evicted_per_syn
             acc["latency_sum"] += w * sum(x * y for x, y in zip(mix.latencies_s,
                                                               mix.established, strict=True))
-            for c in CAUSE_KEYS:
+            for c in DROP_KEYS:
                 causes[c] += w * counts.causes[c]
             wl["established"] += p * est
             wl["delayed_ge_1s"] += p * mix.delayed_fraction(1.0)
@@ -250,7 +258,8 @@ def _figures(steady: SteadyPlan, tallies: Tallies) -> dict[str, Any]:
 
 def _intervals(steady: SteadyPlan, tallies: Tallies) -> dict[str, list[float]]:
     """95 % intervals from the spread of the figures over GROUPS interleaved block groups."""
-    groups = min(GROUPS, max(len(s) for s in (*tallies.sums, *tallies.clusters)))
+    groups = min(GROUPS, max(len(s) for s in (*tallies.sums, *tallies.clusters,
+                                              *tallies.exhausted)))
     whole = _figures(steady, tallies)
     if groups < 2:
         return {k: [v, math.inf] for k, v in _key_figures(whole).items()}
@@ -261,7 +270,8 @@ def _intervals(steady: SteadyPlan, tallies: Tallies) -> dict[str, list[float]]:
 
     per_group = [_key_figures(_figures(steady, Tallies(
         tuple(part(s, g) for s in tallies.sums), 0,
-        tuple(part(c, g) for c in tallies.clusters)))) for g in range(groups)]
+        tuple(part(c, g) for c in tallies.clusters),
+        tuple(part(e, g) for e in tallies.exhausted)))) for g in range(groups)]
     q = T975[groups - 2]
     floor = _rule_of_three(tallies)
     out = {}
@@ -276,7 +286,7 @@ def _key_figures(f: dict[str, Any]) -> dict[str, float]:
     """The per-connect figures that get an interval."""
     return {**{f"delayed_fraction_{k}": float(v) for k, v in f["delayed"].items()},
             "syn_drop_probability": f["dropped"] / f["syns"],
-            **{f"{c}_drops_per_connect": float(f["causes"][c]) for c in CAUSE_KEYS}}
+            **{f"{c}_drops_per_connect": float(f["causes"][c]) for c in DROP_KEYS}}
 
 
 def _rule_of_three(tallies: Tallies) -> float:
@@ -297,10 +307,11 @@ def _summary(r: EstimateResult) -> dict[str, Any]:
     syns, dropped = attempted * f["syns"], attempted * f["dropped"]
     era = steady.profile.confirm_era
     conntrack = dict.fromkeys(CONNTRACK_KEYS, 0.0)
-    conntrack.update(found=attempted * f["found"], insert_failed=dropped,
-                     drop=dropped if era >= 1 else 0.0,
+    causes = {c: attempted * f["causes"][c] for c in DROP_KEYS}
+    failed = dropped - causes["table_full"]  # dropped at confirm (insert_failed)
+    conntrack.update(found=attempted * f["found"], insert_failed=failed,
+                     drop=(failed if era >= 1 else 0.0) + causes["table_full"],
                      insert=syns - dropped if era == 0 else 0.0)
-    causes = {c: attempted * f["causes"][c] for c in CAUSE_KEYS}
     values, weights = f["latency"]
     quantiles = weighted_quantiles(values, weights, list(PERCENTILES.values()))
     established = attempted * f["established"]
@@ -332,10 +343,10 @@ def _summary(r: EstimateResult) -> dict[str, Any]:
         "(steady-state sampling; see docs/model.md 'Monte Carlo')",
         "delayed_counts": {**{k: v * attempted for k, v in delayed.items()}, "of": attempted,
                            "never_completed": never},
-        "insert_failed_causes": causes,
-        "drops": {**causes, "table_full": 0.0},
+        "insert_failed_causes": {c: causes[c] for c in CAUSE_KEYS},
+        "drops": causes,
         "ports": {"preserved_fraction": f["kept"],
-                  "max_in_use": {d.label: float(d.held(steady.duration_s))
+                  "max_in_use": {d.label: min(float(d.held(steady.duration_s)), d.size)
                                  for d in steady.destinations},
                   "time_wait_evicted": attempted * f["evicted"]},
         "per_workload": {

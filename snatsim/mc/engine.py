@@ -63,12 +63,15 @@ class Tallies:
     sums: tuple[NDArray[np.float64], ...]
     allocations: int
     clusters: tuple[NDArray[np.float64], ...] = ()
+    exhausted: tuple[NDArray[np.float64], ...] = ()  # per stream (replicas, columns), see below
 
     @property
     def trials(self) -> int:
-        """New flows sampled: steady trials plus every ticker of every tick."""
+        """New flows sampled: steady trials, every ticker of every tick, every connection of
+        the exhaustion simulation's replicas (:mod:`snatsim.mc.exhaustion`)."""
         return int(sum(s[:, 0].sum() for s in self.sums)
-                   + sum(c[:, 1].sum() for c in self.clusters))
+                   + sum(c[:, 1].sum() for c in self.clusters)
+                   + sum(e[:, 0].sum() for e in self.exhausted))
 
 
 def block_seed(root: np.random.SeedSequence, dest: int, block: int) -> np.random.SeedSequence:
@@ -186,6 +189,9 @@ def run(steady: SteadyPlan, root: np.random.SeedSequence, trials: int, *,
     """
     from snatsim.mc.cluster import CLUSTER_BLOCK, ClusterSampler
 
+    if steady.exhaustion is not None:
+        from snatsim.mc.exhaustion import run_tallies
+        return run_tallies(steady.exhaustion, root, trials, after, progress)
     dests, clusters = steady.destinations, steady.clusters
     rates = [d.rate_per_s for d in dests] + [c.tickers / c.period_s for c in clusters]
     total = sum(rates)

@@ -22,7 +22,8 @@ from snatsim.mc.engine import TALLY
 from snatsim.mc.steady import SteadyPlan
 
 _COL = {name: i for i, name in enumerate(TALLY)}
-CAUSE_KEYS = ("race", "eviction", "exhaustion")
+CAUSE_KEYS = ("race", "eviction", "exhaustion")  # drops at confirm (insert_failed, spec §16.1)
+DROP_KEYS = (*CAUSE_KEYS, "table_full")  # and SYNs dropped by a full table (spec §10)
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def syn_counts(probs: Sequence[float], causes_at: Callable[[int], dict[str, floa
     """
     sends = steady.schedule.send_times_s
     reach, sent, dropped = 1.0, 0.0, 0.0
-    causes = dict.fromkeys(CAUSE_KEYS, 0.0)
+    causes = dict.fromkeys(DROP_KEYS, 0.0)
     for k, send_s in enumerate(sends):
         if timeout_s is not None and k and send_s >= timeout_s:
             break  # the app gave up before this retransmit

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,8 +34,11 @@ from snatsim.kernel.profiles import KernelProfile
 from snatsim.kernel.tcp import SynSchedule, syn_schedule
 from snatsim.kernel.window import port_window
 
-MAX_OCCUPANCY = 0.9  # beyond this share of the window the steady state is refused (see plan())
-MAX_TABLE_SHARE = 0.9  # likewise for nf_conntrack_max (table-full drops are not sampled)
+if TYPE_CHECKING:
+    from snatsim.mc.exhaustion import ExhaustionPlan
+
+MAX_OCCUPANCY = 0.9  # beyond this share of a window the exhaustion simulation answers (plan())
+MAX_TABLE_SHARE = 0.9  # likewise for nf_conntrack_max (table-full drops)
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,7 @@ class SteadyPlan:
     steering: str = "client"
     random_fully: bool = False  # A1: a PRNG start per search instead of the shared rover
     clusters: tuple[ClusterPlan, ...] = ()
+    exhaustion: ExhaustionPlan | None = None  # set when a window or the table fills up
 
     @property
     def measured_s(self) -> float:
@@ -189,9 +194,10 @@ def plan(scenario: Scenario) -> SteadyPlan:
     """Derive the :class:`SteadyPlan` of ``scenario``; ConfigError for what it cannot represent.
 
     Refused: UDP, fixed source ports, several NAT addresses, aligned tickers or bursts towards
-    several destinations, a mean occupancy above :data:`MAX_OCCUPANCY` of a window or above
-    :data:`MAX_TABLE_SHARE` of ``conntrack.max`` (there the steady state breaks: drops feed back
-    into the load).
+    several destinations. A mean occupancy above :data:`MAX_OCCUPANCY` of a window or above
+    :data:`MAX_TABLE_SHARE` of ``conntrack.max`` breaks the steady state (drops feed back into the
+    load): the plan then carries an :class:`~snatsim.mc.exhaustion.ExhaustionPlan` and the
+    estimate simulates the occupancy instead (:mod:`snatsim.mc.exhaustion`).
     """
     profile = scenario.kernel.profile()
     _check_supported(scenario, profile)
@@ -231,21 +237,24 @@ def plan(scenario: Scenario) -> SteadyPlan:
                         lo, size, pod_lo, pod_step, pod_choices, preserve)
         for label, parts in flows.items()
     )
-    _check_load(scenario, dests)
     index = {d.label: k for k, d in enumerate(dests)}
-    clusters = tuple(_cluster(scenario, i, index) for i in sorted(aligned))
+    schedule = syn_schedule(profile.syn_era, syn_retries=scenario.tcp.syn_retries,
+                            linear_timeouts=scenario.tcp.syn_linear_timeouts)
+    wl_index = {name: tuple((index.get(label, -1), p) for label, p in parts)
+                for name, parts in wl_dest.items()}
+    exhaustion = (_exhaustion(scenario, dests, wl_index, rates, schedule)
+                  if _overloaded(scenario, dests) else None)
+    clusters = () if exhaustion else tuple(_cluster(scenario, i, index) for i in sorted(aligned))
     return SteadyPlan(
         profile=profile, destinations=dests, cpus=scenario.node.cpus,
         nat_to_confirm_us=as_distribution(scenario.node.nat_to_confirm_us),
         rtt_mean_s=rtt_mean_s,
-        schedule=syn_schedule(profile.syn_era, syn_retries=scenario.tcp.syn_retries,
-                              linear_timeouts=scenario.tcp.syn_linear_timeouts),
+        schedule=schedule,
         connect_timeout_s={wl.name: wl.connect_timeout_s for wl in scenario.workload},
-        workload_destinations={name: tuple((index.get(label, -1), p) for label, p in parts)
-                               for name, parts in wl_dest.items()},
-        workload_rates=rates,
+        workload_destinations=wl_index, workload_rates=rates,
         warmup_s=scenario.simulation.warmup_s, duration_s=scenario.simulation.duration_s,
         steering=scenario.node.steering, random_fully=nat.random_fully, clusters=clusters,
+        exhaustion=exhaustion,
     )
 
 
@@ -299,26 +308,39 @@ def _check_rounds_apart(scenario: Scenario, i: int) -> None:
                               "or snatsim run")
 
 
-def _check_load(scenario: Scenario, dests: tuple[DestinationPlan, ...]) -> None:
-    """Refuse loads where the steady state breaks (window or table nearly full)."""
+def _overloaded(scenario: Scenario, dests: tuple[DestinationPlan, ...]) -> bool:
+    """Does a window or the table fill up (Little's law at the end of the run)? There the steady
+    state breaks: drops feed back into the load."""
     t_end = scenario.simulation.duration_s
-    for d in dests:
-        held = float(d.held(t_end))
-        if held > MAX_OCCUPANCY * d.size:
-            name = next(f.name for f in d.flows)
-            field = next(f"workload.{i}" for i, wl in enumerate(scenario.workload)
-                         if wl.name == name)
-            raise ConfigError(field, f"{d.label} holds ~{held:,.0f} of {d.size:,} ports "
-                              f"(rate × life, Little's law): above {MAX_OCCUPANCY:.0%} the "
-                              "window is exhausted and drops feed back into the load, which "
-                              "the Monte Carlo steady state does not follow; lower the rate or "
-                              "use snatsim run")
-    total = sum(float(d.held(t_end)) for d in dests)
-    if total > MAX_TABLE_SHARE * scenario.conntrack.max:
-        raise ConfigError("conntrack.max", f"~{total:,.0f} entries expected against "
-                          f"nf_conntrack_max = {scenario.conntrack.max:,}: table-full drops are "
-                          "not sampled by the Monte Carlo engine; raise conntrack.max or use "
-                          "snatsim run")
+    if any(float(d.held(t_end)) > MAX_OCCUPANCY * d.size for d in dests):
+        return True
+    total = sum(float(d.held(t_end)) for d in dests) + _unnated_held(scenario)
+    return total > MAX_TABLE_SHARE * scenario.conntrack.max
+
+
+def _unnated_held(scenario: Scenario) -> float:
+    """Table entries of workloads without SNAT (they fill the table, not a window)."""
+    ct = scenario.conntrack
+    rtt_mean_s = as_distribution(scenario.network.rtt_s).mean
+    return sum(workload_rate_per_s(wl, rtt_mean_s, f"workload.{i}")
+               * (rtt_mean_s + wl.requests_per_connection * as_distribution(wl.hold_s).mean
+                  + (ct.tcp_timeout_time_wait_s if wl.close == "fin" else ct.tcp_timeout_close_s))
+               for i, wl in enumerate(scenario.workload) if not wl.snat)
+
+
+def _exhaustion(scenario: Scenario, dests: tuple[DestinationPlan, ...],
+                wl_index: dict[str, tuple[tuple[int, float], ...]], rates: dict[str, float],
+                schedule: SynSchedule) -> ExhaustionPlan:
+    """The exhaustion simulation's plan: one stream per (workload, destination) in
+    ``wl_index`` order; windows above :data:`~snatsim.mc.exhaustion.TRACK_SHARE` tracked."""
+    from snatsim.mc.exhaustion import TRACK_SHARE, exhaustion_plan
+
+    t_end = scenario.simulation.duration_s
+    tracked = [k for k, d in enumerate(dests) if float(d.held(t_end)) > TRACK_SHARE * d.size]
+    windows = [dests[k] for k in tracked]
+    streams = [(name, rates[name] * p, tracked.index(k) if k in tracked else -1)
+               for name, parts in wl_index.items() for k, p in parts]
+    return exhaustion_plan(scenario, streams, windows, schedule)
 
 
 def overlap_jmax(mu_max: float, tail: float = 1e-12) -> int:

@@ -1,0 +1,89 @@
+"""snatsim.mc.exhaustion: the simulated occupancy of windows and tables that fill up (issue #9).
+
+Against closed forms (Erlang B for a pure loss system), determinism and chunk extension, the
+refusals of the mode, and the switch from the steady engine. The agreement with the SimPy model
+is in tests/test_mc_des_agreement.py (test_estimate_follows_a_filling_window_or_table).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import snatsim
+from snatsim.analytic.occupancy import erlang_b
+from snatsim.errors import ConfigError
+from snatsim.estimates import T975
+from snatsim.mc import exhaustion
+from snatsim.mc.engine import run
+from snatsim.mc.steady import plan
+
+# 16 --to-ports, RST close: each connect holds a port 0.002 + 0.5 + 10 s; a 0.5 s app timeout
+# ends a connect at its first drop (no retransmit), so the window is a pure loss system
+LOSS = ["nat.to_ports=\"20000-20015\"", "workload.0.close=\"rst\"", "workload.0.hold_s=0.5",
+        "workload.0.connect_timeout_s=0.5", "simulation.duration_s=600",
+        "simulation.warmup_s=60"]
+HOLD_S = 0.002 + 0.5 + 10.0
+
+
+def _scenario(*overrides: str) -> snatsim.Scenario:
+    return snatsim.load_scenario("configs/to-ports-restricted.toml", list(overrides))
+
+
+@pytest.mark.parametrize(("version", "rate_per_s"), [("4.14", 1.5), ("5.4", 1.5), ("6.6", 2.0)])
+def test_a_loss_window_drops_first_syns_as_erlang_b(version: str, rate_per_s: float) -> None:
+    """A1 searches the whole window and a <= 128-port A2+ window has one round of every port
+    (16 divides 65,536: no wrap), so a SYN is lost exactly when all 16 ports are held (spec
+    §4.4); RST-closed entries are CLOSE and 6.6 evicts them (spec §5.3), so the loss falls
+    below Erlang B there."""
+    sc = _scenario(*LOSS, f"kernel.version={version}", f"workload.0.rate_per_s={rate_per_s}")
+    s = snatsim.estimate(sc, rng=4, trials=1).summary()
+    lo, hi = s["ci95"]["delayed_fraction_ge_1s"]
+    se = (hi - lo) / 2 / T975[-1]
+    p = s["delayed_fraction"]["ge_1s"]
+    truth = erlang_b(16, rate_per_s * HOLD_S)
+    if version == "6.6":
+        assert p < truth - 4 * se and s["ports"]["time_wait_evicted"] > 0
+    else:
+        assert abs(p - truth) <= 4 * se, (p, se, truth)
+        assert s["connections"]["app_timeouts"] == pytest.approx(p * s["connections"]["attempted"])
+
+
+def test_same_seed_same_tallies_and_more_trials_extend_them() -> None:
+    sc = _scenario(*LOSS, "workload.0.rate_per_s=1.5", "simulation.duration_s=200")
+    steady = plan(sc)
+    assert steady.exhaustion is not None
+    root = np.random.SeedSequence(9)
+    one = run(steady, root, 1)
+    again = run(steady, np.random.SeedSequence(9), 1)
+    width = exhaustion.chunk_replicas(steady.exhaustion)
+    per = exhaustion.connections_per_replica(steady.exhaustion)
+    two = run(steady, root, round(2 * width * per))
+    more = run(steady, root, round(width * per), after=one)
+    assert len(one.exhausted[0]) == width and len(two.exhausted[0]) == 2 * width
+    assert np.array_equal(one.exhausted[0], again.exhausted[0])
+    assert np.array_equal(two.exhausted[0][:width], one.exhausted[0])
+    assert np.array_equal(more.exhausted[0], two.exhausted[0])
+    assert one.trials == one.exhausted[0][:, 0].sum() > 0.9 * width * per
+
+
+def test_a_closed_loop_towards_a_full_window_is_refused_by_field() -> None:
+    raw = _scenario().to_dict()
+    wl = {k: v for k, v in raw["workload"][0].items() if k != "rate_per_s"}
+    raw["workload"] = [wl | {"arrival": "closed-loop", "think_time_s": 1.0}]
+    sc = snatsim.Scenario.from_dict(raw)
+    with pytest.raises(ConfigError) as err:
+        snatsim.estimate(sc, trials=1)
+    assert err.value.field == "workload.0.arrival"
+
+
+def test_the_engines_switch_where_little_s_law_nears_the_window() -> None:
+    """Just below MAX_OCCUPANCY the steady engine answers, just above the simulation does."""
+    from snatsim.mc.steady import MAX_OCCUPANCY
+
+    size = 256
+    below = (MAX_OCCUPANCY * size - 1) / 120.502  # ports held: rate x (rtt + hold + TIME_WAIT)
+    assert plan(_scenario(f"workload.0.rate_per_s={below}",
+                          "workload.0.hold_s=0.5")).exhaustion is None
+    assert plan(_scenario(f"workload.0.rate_per_s={below * 1.02}",
+                          "workload.0.hold_s=0.5")).exhaustion is not None
