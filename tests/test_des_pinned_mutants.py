@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -74,10 +75,26 @@ def test_a_seeded_run_returns_exactly_what_it_returned_before(
     assert result_digest(simulate(scenario, rows="all")) == expected
 
 
-@pytest.mark.parametrize("rng", [5, np.random.SeedSequence(5), np.random.default_rng(5)],
-                         ids=["int", "SeedSequence", "Generator"])
-def test_every_kind_of_seed_gives_a_pinned_run(rng: SeedLike) -> None:
+SEEDS: dict[str, tuple[Callable[[], SeedLike], str]] = {
+    # built per call: a Generator or a SeedSequence used once has moved on (a run spawns from it)
+    "int": (lambda: 5, "b61901566d1e7f73"),
+    "SeedSequence": (lambda: np.random.SeedSequence(5), "b61901566d1e7f73"),
+    "Generator": (lambda: np.random.default_rng(5), "b49aea08aee0fbfe"),
+}
+
+
+@pytest.mark.parametrize("kind", SEEDS)
+def test_every_kind_of_seed_gives_a_pinned_run(kind: str) -> None:
+    make_rng, expected = SEEDS[kind]
     scenario = load_scenario(CONFIGS / "default.toml", SHORT)
-    expected = {int: "b61901566d1e7f73", np.random.SeedSequence: "b61901566d1e7f73",
-                np.random.Generator: "b49aea08aee0fbfe"}
-    assert result_digest(simulate(scenario, rng, rows="all")) == expected[type(rng)]
+    assert result_digest(simulate(scenario, make_rng(), rows="all")) == expected
+    assert result_digest(simulate(scenario, make_rng(), rows="all")) == expected
+
+
+def test_a_seed_sequence_used_twice_gives_the_same_run_and_is_left_as_it_was() -> None:
+    """The run spawns its streams from a copy: the caller's SeedSequence is not consumed."""
+    ss = np.random.SeedSequence(5)
+    scenario = load_scenario(CONFIGS / "default.toml", SHORT)
+    first = result_digest(simulate(scenario, ss, rows="all"))
+    assert result_digest(simulate(scenario, ss, rows="all")) == first == SEEDS["SeedSequence"][1]
+    assert ss.n_children_spawned == 0

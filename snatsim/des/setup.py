@@ -181,7 +181,12 @@ class NodeSetup:
         sim = scenario.simulation
         self.duration_s = sim.duration_s
         self.warmup_s = sim.warmup_s
-        children = seed.spawn(len(STREAMS))
+        # spawned from a copy: SeedSequence.spawn counts its children, so spawning from the
+        # caller's object would give a second run with it other streams than the first (and
+        # streams that its provenance, entropy + spawn key, could not reproduce)
+        root = np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key,
+                                      pool_size=seed.pool_size)
+        children = root.spawn(len(STREAMS))
         streams = dict(zip(STREAMS, children, strict=True))
         rng = {name: np.random.default_rng(ss) for name, ss in streams.items()}
         self.kernel_draws = Draws(rng["kernel"])
