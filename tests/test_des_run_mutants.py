@@ -1,11 +1,14 @@
 """The run loop's edges that mutation testing found unpinned (docs/mutation.md, issue #7).
 
 The GC pass and the sample due exactly at the end of the run, the drain stopping as soon as every
-connect has resolved, the trace's close records, the count of UDP queries sent, and the progress
-callback. Every scenario is scripted (``des_scripts``): the expected values are exact.
+connect has resolved, the trace's close records, the count of UDP queries sent, the progress
+callback and the garbage collector's state after a run. Every scenario is scripted
+(``des_scripts``): the expected values are exact.
 """
 
 from __future__ import annotations
+
+import gc
 
 import pytest
 from des_scripts import DST, once, run, scenario, steps
@@ -88,3 +91,17 @@ def test_a_run_with_every_confirm_scheduled_equals_the_inline_one() -> None:
     assert inline.counters_total["drop"] > 0
     assert inline.rows == scheduled.rows
     assert inline.counters_total == scheduled.counters_total
+
+
+def test_a_run_leaves_the_cyclic_garbage_collector_as_it_found_it() -> None:
+    """The run switches the collector off (no reference cycles on its hot path) and back on."""
+    s = scenario(once("w"))
+    assert gc.isenabled()
+    run(s)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        run(s)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
