@@ -1,0 +1,88 @@
+"""The mutation run's figures per file, and the survivors not yet triaged (docs/mutation.md).
+
+Reads mutmut's verdicts (``mutants/**/*.meta``, written as the run goes) and the triage of
+survivors and timeouts (``docs/mutation-triage.tsv``: mutant, verdict, test or reason)::
+
+    .venv/bin/python benchmarks/mutation_status.py            # the table and the kill rates
+    .venv/bin/python benchmarks/mutation_status.py --untriaged   # survivors without a triage line
+
+Verdicts of the triage file: ``equivalent`` (no test can tell it from the original), ``killed``
+(by a test added after the run checked it; the test is named), ``left-out`` (killed only by a
+test the mutation selection leaves out), ``hang`` / ``load`` (a timeout: a real hang, or a run
+stretched by the machine's load whose named test fails at once).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TRIAGE = ROOT / "docs" / "mutation-triage.tsv"
+# mutmut's exit codes (mutmut/stats.py): 1 and 3 killed, 0 survived, 33 and 5 no tests
+STATUS = {1: "killed", 3: "killed", 0: "survived", 33: "no tests", 5: "no tests", None: "not checked",
+          36: "timeout", 24: "timeout", -24: "timeout", 152: "timeout", 255: "timeout"}
+COLUMNS = ("killed", "timeout", "survived", "no tests", "not checked")
+
+
+def verdicts(mutants_dir: Path) -> dict[str, tuple[str, str]]:
+    """Mutant name -> (source file, status) for every mutant mutmut generated."""
+    out: dict[str, tuple[str, str]] = {}
+    for meta in sorted(mutants_dir.glob("snatsim/**/*.py.meta")):
+        source = str(meta.relative_to(mutants_dir))[: -len(".meta")]
+        module = source[: -len(".py")].replace("/", ".").removesuffix(".__init__")
+        codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
+        for key, code in codes.items():
+            name = key if key.startswith(module + ".") else f"{module}.{key}"
+            out[name] = (source, STATUS.get(code, "suspicious"))
+    return out
+
+
+def triage() -> dict[str, tuple[str, str]]:
+    """Mutant name -> (verdict, test or reason) from docs/mutation-triage.tsv."""
+    with TRIAGE.open(encoding="utf-8", newline="") as f:
+        rows = [r for r in csv.reader(f, delimiter="\t") if r and not r[0].startswith("#")]
+    return {name: (verdict, note) for name, verdict, note in rows}
+
+
+def main(argv: list[str]) -> None:
+    found = verdicts(ROOT / "mutants")
+    triaged = triage()
+    if "--untriaged" in argv:
+        for name, (_, status) in found.items():
+            if status == "survived" and name not in triaged:
+                print(name)
+        return
+    per_file: dict[str, Counter[str]] = {}
+    for source, status in found.values():
+        per_file.setdefault(source, Counter())[status] += 1
+    print("| file | mutants | " + " | ".join(COLUMNS) + " |")
+    print("| --- | ---: |" + " ---: |" * len(COLUMNS))
+    total: Counter[str] = Counter()
+    for source, counts in sorted(per_file.items()):
+        total.update(counts)
+        cells = " | ".join(str(counts[c]) for c in COLUMNS)
+        print(f"| `{source}` | {sum(counts.values())} | {cells} |")
+    cells = " | ".join(f"**{total[c]:,}**" for c in COLUMNS)
+    print(f"| **total** | **{sum(total.values()):,}** | {cells} |")
+    survived = [n for n, (_, s) in found.items() if s == "survived"]
+    kinds = Counter(triaged[n][0] if n in triaged else "not triaged" for n in survived)
+    detected = total["killed"] + total["timeout"]
+    checked = detected + total["survived"]
+    non_equivalent = checked - kinds["equivalent"]
+    print(f"\nchecked {checked:,} of {sum(total.values()):,}; detected {detected:,}; "
+          f"survived {total['survived']:,}: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+    if non_equivalent:
+        with_tests = detected + kinds["killed"]
+        print(f"kill rate of non-equivalent: by the run {detected}/{non_equivalent} = "
+              f"{detected / non_equivalent:.1%}; with the tests added {with_tests}/{non_equivalent} "
+              f"= {with_tests / non_equivalent:.1%}; with the left-out tests "
+              f"{with_tests + kinds['left-out']}/{non_equivalent} = "
+              f"{(with_tests + kinds['left-out']) / non_equivalent:.1%}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
