@@ -42,6 +42,16 @@ def test_the_drain_stops_as_soon_as_every_connect_has_resolved() -> None:
     assert drained.rows == plain.rows
 
 
+def test_the_drain_runs_a_second_at_a_time() -> None:
+    """Flow 2 connects 0.5 ms before the end and is established during the drain's first second;
+    the drain stops at 4 s, so flow 1, which closes at 4.5 s, is recorded still open."""
+    s = scenario(once("a", hold_s=4.498), once("b", at_s=2.9995), duration_s=3.0,
+                 simulation={"drain": True})
+    result, _ = run(s)
+    assert [(r.id, r.end_s) for r in result.rows] == [(1, None), (2, None)]
+    assert result.rows[1].outcome == "established"
+
+
 def test_the_gc_keeps_collecting_during_the_drain() -> None:
     """nf_conntrack_max = 1. Flow 1's CLOSE entry (reset at 0.502002 s) expires at 3.102002 s,
     after the end (3 s); flow 2's SYN at 2.9 s finds the table full, and so does its retransmit
