@@ -60,6 +60,7 @@ def test_the_drain_adds_no_connections_and_stops_once_all_resolved() -> None:
         ({}, syn_schedule(SynEra.T1).give_up_s),
         ({"connect_timeout_s": 5.0}, 5.0),
         ({"protocol": "udp", "attempts": 3, "retry_timeout_s": 2.0}, 6.0),
+        ({"protocol": "udp", "attempts": 2, "retry_timeout_s": 0.25}, 0.5),  # under a second
     ],
 )
 def test_drain_horizon_is_the_longest_connect_a_workload_can_take(
