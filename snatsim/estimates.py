@@ -177,6 +177,7 @@ class _Law:
     kept: float
     evicted_per_syn: float
     found_per_connect: float | None = None  # clusters tally found per connection
+    early_drop_per_syn: float = 0.0  # table-full early drops (the exhaustion simulation)
 
 
 def _laws(steady: SteadyPlan, tallies: Tallies) -> dict[str, list[tuple[float, _Law]]]:
@@ -185,8 +186,9 @@ def _laws(steady: SteadyPlan, tallies: Tallies) -> dict[str, list[tuple[float, _
         from snatsim.mc.exhaustion import StreamOdds
 
         streams = iter(StreamOdds.from_rows(rows) for rows in tallies.exhausted)
-        return {name: [(p, _Law(o.probs, o.causes_at, o.found_per_syn, o.kept,
-                               o.evicted_per_syn)) for _, p in parts for o in [next(streams)]]
+        return {name: [(p, _Law(o.probs, o.causes_at, o.found_per_syn, o.kept, o.evicted_per_syn,
+                                early_drop_per_syn=o.early_drop_per_syn))
+                       for _, p in parts for o in [next(streams)]]
                for name, parts in steady.workload_destinations.items()}
     odds = [DestinationOdds.from_sums(s) for s in tallies.sums]
     none = DestinationOdds(0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0)  # snat = false: nothing to lose
@@ -218,7 +220,7 @@ def _figures(steady: SteadyPlan, tallies: Tallies) -> dict[str, Any]:
     out: dict[str, Any] = {"per_workload": {}, "delayed": dict.fromkeys(
         (f"ge_{t:g}s" for t in THRESHOLDS_S), 0.0)}
     acc = dict.fromkeys(("established", "failed", "app_timeout", "syns", "dropped", "found",
-                         "kept", "evicted", "latency_sum"), 0.0)
+                         "kept", "evicted", "early_drop", "latency_sum"), 0.0)
     causes = dict.fromkeys(DROP_KEYS, 0.0)
     lat_values: list[float] = []
     lat_weights: list[float] = []
@@ -242,6 +244,7 @@ def _figures(steady: SteadyPlan, tallies: Tallies) -> dict[str, Any]:
                                  else law.found_per_connect)
             acc["kept"] += w * law.kept
             acc["evicted"] += w * counts.sent * law.evicted_per_syn
+            acc["early_drop"] += w * counts.sent * law.early_drop_per_syn
             acc["latency_sum"] += w * sum(x * y for x, y in zip(mix.latencies_s,
                                                               mix.established, strict=True))
             for c in DROP_KEYS:
@@ -310,6 +313,7 @@ def _summary(r: EstimateResult) -> dict[str, Any]:
     causes = {c: attempted * f["causes"][c] for c in DROP_KEYS}
     failed = dropped - causes["table_full"]  # dropped at confirm (insert_failed)
     conntrack.update(found=attempted * f["found"], insert_failed=failed,
+                     early_drop=attempted * f["early_drop"],
                      drop=(failed if era >= 1 else 0.0) + causes["table_full"],
                      insert=syns - dropped if era == 0 else 0.0)
     values, weights = f["latency"]

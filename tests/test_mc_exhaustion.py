@@ -119,3 +119,17 @@ def test_the_steady_state_overshoots_where_the_window_could_fill() -> None:
     simulated = EstimateResult(sc, steady, run(steady, root, 1), 5, root).ci95()
     lo, hi = simulated["exhaustion_drops_per_connect"]
     assert lo > 0 and steady_at_least > 2 * hi, (steady_at_least, lo, hi)
+
+
+def test_table_full_counts_early_drops_and_keeps_pod_ports_of_open_windows() -> None:
+    """30/s against nf_conntrack_max = 3,000 (spec §10): the 64,512-port window is far from full
+    (not tracked), so pod ports are kept with the steady state's odds; a SYN that finds the
+    table full early-drops an entry still waiting for its SYN-ACK when one is (RTT 2 ms)."""
+    sc = snatsim.load_scenario("configs/default.toml", [
+        "conntrack.max=3000", "workload.0.rate_per_s=30", "simulation.duration_s=360"])
+    s = snatsim.estimate(sc, rng=2, trials=1).summary()
+    assert s["drops"]["table_full"] > s["connections"]["attempted"]
+    assert s["conntrack"]["drop"] == pytest.approx(s["drops"]["table_full"])
+    assert s["conntrack"]["insert_failed"] == 0.0
+    assert 0 < s["conntrack"]["early_drop"] < 0.02 * s["drops"]["table_full"]
+    assert 0.7 < s["ports"]["preserved_fraction"] < 0.9  # the DES, seed 3: 0.835

@@ -76,7 +76,7 @@ CHUNK_MIN = 16  # at least this many replicas per chunk: the estimate's batch-me
 STATE_BUDGET_BYTES = 64 << 20  # tracked-window state per chunk (two float64 per port)
 MAX_CONNECTS_PER_RUN = 50_000  # beyond, stepping through every SYN is slower than snatsim run
 UNASSURED_SLOTS = 8  # entries per replica tracked while they wait for their SYN-ACK
-_HEAD = ("connections", "syns", "found", "kept", "evicted")
+_HEAD = ("connections", "syns", "found", "kept", "evicted", "early_drop", "through")
 
 
 @dataclass(frozen=True)
@@ -84,12 +84,14 @@ class Stream:
     """One (workload, destination) pair: new connects at ``rate_per_s`` (Poisson).
 
     ``window`` is the index of its tracked window, -1 when it is not tracked (a window far from
-    full, or no SNAT).
+    full, or no SNAT); ``open_dest`` the destination of an untracked SNATed stream (its pod ports
+    are kept with the steady state's odds, :meth:`DestinationPlan.pod_port_held`).
     """
 
     workload: str
     rate_per_s: float
     window: int
+    open_dest: DestinationPlan | None
     hold_s: Distribution
     requests: int
     closing_s: float
@@ -138,9 +140,11 @@ def chunk_replicas(steady: ExhaustionPlan) -> int:
     return max(CHUNK_MIN, min(CHUNK_MAX, STATE_BUDGET_BYTES // (16 * ports)))
 
 
-def exhaustion_plan(scenario: Scenario, streams: list[tuple[str, float, int]],
+def exhaustion_plan(scenario: Scenario,
+                    streams: list[tuple[str, float, int, DestinationPlan | None]],
                     windows: list[DestinationPlan], schedule: SynSchedule) -> ExhaustionPlan:
-    """Build the plan from ``streams`` ``(workload name, rate, window index or -1)``.
+    """Build the plan from ``streams`` ``(workload name, rate, window index or -1, untracked
+    destination or None)``.
 
     Refused (ConfigError naming the field): closed loops (their rate follows the latency),
     aligned tickers and bursts (their clusters are sampled by the steady engine only), runs of
@@ -154,7 +158,7 @@ def exhaustion_plan(scenario: Scenario, streams: list[tuple[str, float, int]],
                               "or table that fills up: the Monte Carlo exhaustion simulation "
                               "takes Poisson (or unaligned periodic) connects only; lower the "
                               "load or use snatsim run")
-    connects = sum(rate for _, rate, _ in streams) * scenario.simulation.duration_s
+    connects = sum(stream[1] for stream in streams) * scenario.simulation.duration_s
     if connects > MAX_CONNECTS_PER_RUN:
         raise ConfigError("simulation.duration_s", f"a window or the table fills up, and the "
                           f"Monte Carlo exhaustion simulation steps through each of the "
@@ -163,9 +167,9 @@ def exhaustion_plan(scenario: Scenario, streams: list[tuple[str, float, int]],
                           "the run, lower the rate or use snatsim run")
     ct = scenario.conntrack
     out = []
-    for name, rate, window in streams:
+    for name, rate, window, open_dest in streams:
         _, wl = by_name[name]
-        out.append(Stream(name, rate, window, as_distribution(wl.hold_s),
+        out.append(Stream(name, rate, window, open_dest, as_distribution(wl.hold_s),
                           wl.requests_per_connection,
                           ct.tcp_timeout_time_wait_s if wl.close == "fin"
                           else ct.tcp_timeout_close_s, wl.connect_timeout_s))
@@ -311,10 +315,15 @@ class _Replicas:
         for w in range(len(p.windows)):
             sel = np.flatnonzero(admitted & (win == w))
             if sel.size:
-                slot[sel], cause[sel] = self._search(w, rows[sel], t[sel], k[sel] == 0,
-                                                     stream[sel], measured[sel])
+                slot[sel], cause[sel] = self._search(w, rows[sel], t[sel], stream[sel],
+                                                     measured[sel])
         through = cause < 0
         self._early_drop(rows, victim & through)
+        self._count(rows[measured & victim & through], stream[measured & victim & through],
+                    _HEAD.index("early_drop"))
+        m = measured & admitted
+        self._open_ports(rows[m], t[m], stream[m])
+        self._count(rows[measured & through], stream[measured & through], _HEAD.index("through"))
         self._hold(rows[through], t[through], rtt[through], life[through], stream[through],
                    win[through], slot[through])
         dropped = ~through
@@ -363,7 +372,7 @@ class _Replicas:
         self.u_until[r, victim] = -np.inf
 
     def _search(self, w: int, rows: NDArray[np.int64], t: NDArray[np.float64],
-                first: NDArray[np.bool_], stream: NDArray[np.int64], measured: NDArray[np.bool_]
+                stream: NDArray[np.int64], measured: NDArray[np.bool_]
                 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """NAT for SYNs of replicas ``rows`` towards tracked window ``w``: slot and drop cause."""
         p, rng, win = self.p, self.rng, self.p.windows[w]
@@ -404,7 +413,7 @@ class _Replicas:
             self.count[r] -= 1
         m = measured
         self._count(rows[m], stream[m], _HEAD.index("found"), found[m])
-        self._count(rows[m & first], stream[m & first], _HEAD.index("kept"), kept[m & first])
+        self._count(rows[m], stream[m], _HEAD.index("kept"), kept[m])
         self._count(rows[m], stream[m], _HEAD.index("evicted"), evicted[m])
         cause = np.full(n, -1, dtype=np.int64)
         if gave_up.any():
@@ -412,6 +421,19 @@ class _Replicas:
             cause[gave_up] = np.where(refused[gave_up], DROP_KEYS.index("eviction"),
                                       DROP_KEYS.index("exhaustion"))
         return slot, cause
+
+    def _open_ports(self, rows: NDArray[np.int64], t: NDArray[np.float64],
+                    stream: NDArray[np.int64]) -> None:
+        """Untracked SNATed destinations: the pod port is held (``found`` + 1, the search runs)
+        or kept with the steady state's odds at ``t`` (expected values, spec §4.2 step 3)."""
+        for s, st in enumerate(self.p.streams):
+            d = st.open_dest
+            sel = stream == s
+            if d is None or not sel.any():
+                continue
+            held = d.pod_port_held(d.held(t[sel])) if d.preserve else np.ones(int(sel.sum()))
+            self._count(rows[sel], stream[sel], _HEAD.index("found"), held)
+            self._count(rows[sel], stream[sel], _HEAD.index("kept"), 1.0 - held)
 
     def _count(self, rows: NDArray[np.int64], stream: NDArray[np.int64],
                col: int | NDArray[np.int64], values: NDArray[np.generic] | float = 1.0) -> None:
@@ -489,8 +511,9 @@ class StreamOdds:
     probs: list[float]
     cause_probs: NDArray[np.float64]  # (sends, len(DROP_KEYS))
     found_per_syn: float
-    kept: float
+    kept: float  # share of the connects that got through on their pod port
     evicted_per_syn: float
+    early_drop_per_syn: float
 
     @classmethod
     def from_rows(cls, rows: NDArray[np.float64]) -> StreamOdds:
@@ -504,8 +527,8 @@ class StreamOdds:
         cause_probs = by_cause / np.maximum(reach, 1.0)[:, None]
         syns = max(float(col[1]), 1.0)
         return cls([float(x) for x in cause_probs.sum(axis=1)], cause_probs,
-                   float(col[2]) / syns, float(col[3]) / max(float(col[0]), 1.0),
-                   float(col[4]) / syns)
+                   float(col[2]) / syns, float(col[3]) / max(float(col[6]), 1.0),
+                   float(col[4]) / syns, float(col[5]) / syns)
 
     def causes_at(self, k: int) -> dict[str, float]:
         """P(SYN ``k`` is dropped, by cause | the SYNs before it were dropped)."""

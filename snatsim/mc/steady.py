@@ -365,7 +365,8 @@ def _exhaustion(scenario: Scenario, dests: tuple[DestinationPlan, ...],
     t_end = scenario.simulation.duration_s
     tracked = [k for k, d in enumerate(dests) if float(d.held(t_end)) > TRACK_SHARE * d.size]
     windows = [dests[k] for k in tracked]
-    streams = [(name, rates[name] * p, tracked.index(k) if k in tracked else -1)
+    streams = [(name, rates[name] * p, tracked.index(k) if k in tracked else -1,
+                dests[k] if k >= 0 and k not in tracked else None)
                for name, parts in wl_index.items() for k, p in parts]
     return exhaustion_plan(scenario, streams, windows, schedule)
 
