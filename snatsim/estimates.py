@@ -27,13 +27,16 @@ from snatsim.mc.figures import (
     CAUSE_KEYS,
     DROP_KEYS,
     DestinationOdds,
+    SynCounts,
     cluster_drop_probabilities,
     mixture,
     syn_counts,
     weighted_quantiles,
 )
 from snatsim.mc.steady import SteadyPlan, plan
+from snatsim.mc.udp import UdpLaw, udp_law
 from snatsim.rng import SeedLike
+from snatsim.rundata import UDP_RETRY_THRESHOLD_S
 
 DEFAULT_TRIALS = 1 << 20
 MAX_TRIALS = 1 << 24  # the cap of rel_error sampling when trials is not given
@@ -178,6 +181,7 @@ class _Law:
     evicted_per_syn: float
     found_per_connect: float | None = None  # clusters tally found per connection
     early_drop_per_syn: float = 0.0  # table-full early drops (the exhaustion simulation)
+    udp: UdpLaw | None = None  # UDP lookups: their own outcome law and query counts
 
 
 def _laws(steady: SteadyPlan, tallies: Tallies) -> dict[str, list[tuple[float, _Law]]]:
@@ -190,13 +194,20 @@ def _laws(steady: SteadyPlan, tallies: Tallies) -> dict[str, list[tuple[float, _
                                 early_drop_per_syn=o.early_drop_per_syn))
                        for _, p in parts for o in [next(streams)]]
                for name, parts in steady.workload_destinations.items()}
-    odds = [DestinationOdds.from_sums(s) for s in tallies.sums]
+    odds = [None if d.udp else DestinationOdds.from_sums(s)
+            for d, s in zip(steady.destinations, tallies.sums, strict=True)]
     none = DestinationOdds(0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0)  # snat = false: nothing to lose
     out: dict[str, list[tuple[float, _Law]]] = {}
     for name, parts in steady.workload_destinations.items():
         out[name] = []
         for k, p in parts:
+            if name in steady.udp_tries:
+                u = udp_law(tallies.sums[k] if k >= 0 else None, steady, *steady.udp_tries[name])
+                out[name].append((p, _Law([], partial(_race_only, [0.0]), 0.0, u.kept, 0.0,
+                                          udp=u)))
+                continue
             o = odds[k] if k >= 0 else none
+            assert o is not None
             out[name].append((p, _Law(list(o.drop_probabilities()), o.causes_at, o.found,
                                       o.kept, o.evicted)))
     for c, sums in zip(steady.clusters, tallies.clusters, strict=True):
@@ -217,10 +228,13 @@ def _race_only(probs: list[float], k: int) -> dict[str, float]:
 def _figures(steady: SteadyPlan, tallies: Tallies) -> dict[str, Any]:
     """Per-connect figures (probabilities, expected counts per connect) from block tallies."""
     total_rate = sum(steady.workload_rates.values())
+    # >= 5 s: the resolver's retry, in runs with a UDP workload (as simulate() reports)
+    thresholds = (*THRESHOLDS_S, UDP_RETRY_THRESHOLD_S) if steady.udp_tries else THRESHOLDS_S
     out: dict[str, Any] = {"per_workload": {}, "delayed": dict.fromkeys(
-        (f"ge_{t:g}s" for t in THRESHOLDS_S), 0.0)}
+        (f"ge_{t:g}s" for t in thresholds), 0.0)}
     acc = dict.fromkeys(("established", "failed", "app_timeout", "syns", "dropped", "found",
-                         "kept", "evicted", "early_drop", "latency_sum"), 0.0)
+                         "kept", "evicted", "early_drop", "latency_sum", "queries",
+                         "queries_dropped", "lookups", "answered", "clashes", "resolved"), 0.0)
     causes = dict.fromkeys(DROP_KEYS, 0.0)
     lat_values: list[float] = []
     lat_weights: list[float] = []
@@ -229,26 +243,35 @@ def _figures(steady: SteadyPlan, tallies: Tallies) -> dict[str, Any]:
         timeout = steady.connect_timeout_s[name]
         wl = dict.fromkeys(("established", "delayed_ge_1s", "lost_packets"), 0.0)
         for p, law in parts:
-            mix = mixture(law.probs, steady, timeout)
-            counts = syn_counts(law.probs, law.causes_at, steady, timeout)
             w = share_w * p
+            if law.udp is not None:
+                mix, u = law.udp.mix, law.udp
+                counts = SynCounts(u.queries_sent, u.queries_lost, u.causes)
+                for key, value in (("queries", u.queries_sent), ("queries_dropped", u.queries_lost),
+                                   ("lookups", 1.0), ("answered", sum(mix.established)),
+                                   ("clashes", u.clashes), ("resolved", u.resolved),
+                                   ("found", u.found)):
+                    acc[key] += w * value
+            else:
+                mix = mixture(law.probs, steady, timeout)
+                counts = syn_counts(law.probs, law.causes_at, steady, timeout)
+                acc["syns"] += w * counts.sent
+                acc["dropped"] += w * counts.dropped
+                acc["found"] += w * (counts.sent * law.found_per_syn
+                                     if law.found_per_connect is None else law.found_per_connect)
             est = sum(mix.established)
-            for t in THRESHOLDS_S:
+            for t in thresholds:
                 out["delayed"][f"ge_{t:g}s"] += w * mix.delayed_fraction(t)
             acc["established"] += w * est
             acc["failed"] += w * mix.failed
             acc["app_timeout"] += w * mix.app_timeout
-            acc["syns"] += w * counts.sent
-            acc["dropped"] += w * counts.dropped
-            acc["found"] += w * (counts.sent * law.found_per_syn if law.found_per_connect is None
-                                 else law.found_per_connect)
             acc["kept"] += w * law.kept
             acc["evicted"] += w * counts.sent * law.evicted_per_syn
             acc["early_drop"] += w * counts.sent * law.early_drop_per_syn
             acc["latency_sum"] += w * sum(x * y for x, y in zip(mix.latencies_s,
                                                               mix.established, strict=True))
-            for c in DROP_KEYS:
-                causes[c] += w * counts.causes[c]
+            for c, q in counts.causes.items():
+                causes[c] += w * q
             wl["established"] += p * est
             wl["delayed_ge_1s"] += p * mix.delayed_fraction(1.0)
             wl["lost_packets"] += p * counts.dropped
@@ -287,8 +310,10 @@ def _intervals(steady: SteadyPlan, tallies: Tallies) -> dict[str, list[float]]:
 
 def _key_figures(f: dict[str, Any]) -> dict[str, float]:
     """The per-connect figures that get an interval."""
+    packets = {"syn": ("dropped", "syns"), "query": ("queries_dropped", "queries")}
     return {**{f"delayed_fraction_{k}": float(v) for k, v in f["delayed"].items()},
-            "syn_drop_probability": f["dropped"] / f["syns"],
+            **{f"{kind}_drop_probability": f[lost] / f[sent]
+               for kind, (lost, sent) in packets.items() if f[sent] > 0},
             **{f"{c}_drops_per_connect": float(f["causes"][c]) for c in DROP_KEYS}}
 
 
@@ -311,10 +336,16 @@ def _summary(r: EstimateResult) -> dict[str, Any]:
     era = steady.profile.confirm_era
     conntrack = dict.fromkeys(CONNTRACK_KEYS, 0.0)
     causes = {c: attempted * f["causes"][c] for c in DROP_KEYS}
-    failed = dropped - causes["table_full"]  # dropped at confirm (insert_failed)
-    conntrack.update(found=attempted * f["found"], insert_failed=failed,
+    queries_lost = attempted * f["queries_dropped"]
+    failed = dropped + queries_lost - causes["table_full"]  # dropped at confirm
+    # spec §7: C1/C2 count every UDP sibling clash in insert_failed, C3+ resolved ones in
+    # clash_resolve; a UDP lookup's inserts on C0 (<= 4.7) are not estimated
+    resolved = attempted * f["resolved"]
+    conntrack.update(found=attempted * f["found"],
+                     insert_failed=failed + (resolved if era <= 2 else 0.0),
                      early_drop=attempted * f["early_drop"],
                      drop=(failed if era >= 1 else 0.0) + causes["table_full"],
+                     clash_resolve=resolved if era >= 3 else 0.0,
                      insert=syns - dropped if era == 0 else 0.0)
     values, weights = f["latency"]
     quantiles = weighted_quantiles(values, weights, list(PERCENTILES.values()))
@@ -334,7 +365,9 @@ def _summary(r: EstimateResult) -> dict[str, Any]:
                         "app_timeouts": attempted * f["app_timeout"], "local_errors": 0.0,
                         "in_flight": 0.0},
         "syn": {"sent": syns, "dropped": dropped},
-        "udp_queries": {"sent": 0.0, "dropped": 0.0, "lookups": 0.0, "answered": 0.0},
+        "udp_queries": {"sent": attempted * f["queries"], "dropped": queries_lost,
+                        "lookups": attempted * f["lookups"],
+                        "answered": attempted * f["answered"]},
         "connect_latency_s": {
             "mean": f["latency_sum"] / f["established"] if f["established"] else None,
             **dict(zip(PERCENTILES, quantiles, strict=True)),

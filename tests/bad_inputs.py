@@ -482,8 +482,10 @@ ESTIMATE = [
     _estimate("estimate: --rel-error inf", ("--rel-error", "inf"), "--rel-error", "inf"),
     _estimate("estimate: --trials and --rel-error", ("--trials", "1000", "--rel-error", "0.1"),
               "--trials", "--rel-error", "not both", sub=True),
-    _estimate("estimate: UDP, which the engine cannot sample yet",
-              ("--set", W + "protocol=udp"), W + "protocol", "snatsim run"),
+    BadInput("estimate: bursts of UDP lookups, which the engine cannot sample",
+             (W + "protocol", "snatsim run"), argv=("estimate", "{config}"),
+             config=BASE.replace('arrival = "poisson"\nrate_per_s = 20.0', 'protocol = "udp"\n'
+                                 'arrival = "burst"\nburst_size = 5\nburst_interval_s = 2.3')),
 ]
 
 RUN_ONLY = ("--out", "--trace", "--rows", "--force", "--replicates", "--workers")

@@ -31,6 +31,21 @@ CASES = {
     "rover-ticks-1cpu": ("configs/legacy-rover.toml", [*NO_BACKGROUND, "node.cpus=1"]),
     "rover-ticks-2cpu": ("configs/legacy-rover.toml", [*NO_BACKGROUND, "node.cpus=2"]),
     "rover-ticks-8cpu": ("configs/legacy-rover.toml", [*NO_BACKGROUND, "node.cpus=8"]),
+    # UDP lookups (A + AAAA on one socket): as shipped (client steering: nothing to drop), the
+    # sibling race of queries spread over CPUs on 4.14 (C1 drops the second: 5 s lookups), and
+    # four seconds of lookups whose entries live 30 s with --random-fully on 5.4 (C2 drops
+    # siblings on two ports; the share that lands on a live entry of its own pod grows with t)
+    "dns-udp": ("configs/dns-udp.toml", []),
+    "dns-udp-siblings-4.14": ("configs/dns-udp.toml", [
+        "node.steering=random", "kernel.version=4.14", "simulation.duration_s=150"]),
+    "dns-udp-short-run": ("configs/dns-udp.toml", [
+        "simulation.duration_s=4", "simulation.warmup_s=0", "kernel.version=5.4",
+        "node.steering=random", "nat.random_fully=true", "workload.0.pods=2",
+        "workload.0.clients_per_pod=1", "workload.0.rate_per_s=1000"]),
+    "dns-udp-own-entries": ("configs/dns-udp.toml", [
+        "simulation.duration_s=100", "simulation.warmup_s=40", "kernel.version=5.4",
+        "node.steering=random", "nat.random_fully=true", "workload.0.pods=2",
+        "workload.0.clients_per_pod=1", "workload.0.rate_per_s=1000"]),
     # A1 rover, Poisson, 8 CPUs, a 20 µs window: pair races
     "rover-poisson-8cpu": ("configs/default.toml", [
         "kernel.version=4.14", 'nat.to_ports="1024-32767"', "node.nat_to_confirm_us=20",

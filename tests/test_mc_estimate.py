@@ -84,12 +84,6 @@ def test_what_the_engine_cannot_represent_is_refused_by_field(override: str, fie
     assert err.value.field == field
 
 
-def test_udp_is_refused_by_field() -> None:
-    with pytest.raises(ConfigError) as err:
-        snatsim.estimate("configs/dns-udp.toml", trials=4096)
-    assert err.value.field == "workload.0.protocol"
-
-
 def test_aligned_tickers_to_several_destinations_are_refused_by_field() -> None:
     sc = snatsim.load_scenario("configs/legacy-rover.toml", [
         'workload.0.destinations=["203.0.113.20:443", "203.0.113.30:443"]'])

@@ -188,15 +188,18 @@ def test_auto_runs_the_monte_carlo_engine_where_it_covers_every_point(config: Pa
 def test_auto_falls_back_to_des_for_the_whole_sweep_with_a_note(config: Path,
                                                                  tmp_path: Path) -> None:
     notes: list[str] = []
-    # UDP lookups are a point the Monte Carlo engine does not cover (A1 kernels it now does)
-    outcome = run_sweep(config, ["workload.0.protocol=tcp,udp"], tmp_path / "s.db", workers=1,
+    # a fixed source port is a point the Monte Carlo engine does not cover (UDP it now does)
+    outcome = run_sweep(config, ["workload.0.source_port=ephemeral,40000"], tmp_path / "s.db",
+                        workers=1,
                         notify=notes.append)
     assert outcome.engine == "des"
-    assert len(notes) == 1 and "does not cover point workload.0.protocol=udp" in notes[0]
+    assert len(notes) == 1 and "does not cover point workload.0.source_port=40000" in notes[0]
     assert "whole sweep runs on the SimPy model (des)" in notes[0]
     assert snatsim.load_results(tmp_path / "s.db")["engine"].tolist() == ["des", "des"]
-    with pytest.raises(ConfigError, match=r"--engine mc at point workload\.0\.protocol=udp"):
-        run_sweep(config, ["workload.0.protocol=tcp,udp"], tmp_path / "mc.db", engine="mc")
+    with pytest.raises(ConfigError,
+                       match=r"--engine mc at point workload\.0\.source_port=40000"):
+        run_sweep(config, ["workload.0.source_port=ephemeral,40000"], tmp_path / "mc.db",
+                  engine="mc")
     assert not (tmp_path / "mc.db").exists()
 
 

@@ -103,10 +103,7 @@ class DestinationSampler:
     def block(self, rng: np.random.Generator, n: int = BLOCK_TRIALS) -> NDArray[np.float64]:
         """Tally ``n`` trials drawn from ``rng`` (see the module docstring for the draw order)."""
         d, p = self.dest, self.plan
-        t_s = rng.uniform(p.warmup_s, p.duration_s)
-        m = min(int(rng.poisson(float(d.held(t_s)))), d.size)
-        busy = np.zeros((1, d.size), dtype=bool)
-        busy[0, rng.choice(d.size, m, replace=False)] = True
+        t_s, busy = self._occupancy(rng)
         evictable = None
         if self.evicting:
             coin = rng.random(d.size) < 0.5 * float(d.closing_share(t_s))
@@ -150,6 +147,16 @@ class DestinationSampler:
             out += held_p * self._law[slot]
         return out
 
+    def _occupancy(self, rng: np.random.Generator) -> tuple[float, NDArray[np.bool_]]:
+        """A block's time ``t`` (uniform in the measured window) and its confirmed occupancy:
+        ``Poisson(H(t))`` busy window ports, uniformly placed (row of shape (1, size))."""
+        d, p = self.dest, self.plan
+        t_s = rng.uniform(p.warmup_s, p.duration_s)
+        m = min(int(rng.poisson(float(d.held(t_s)))), d.size)
+        busy = np.zeros((1, d.size), dtype=bool)
+        busy[0, rng.choice(d.size, m, replace=False)] = True
+        return t_s, busy
+
     def _take_ports(self, rng: np.random.Generator, busy: NDArray[np.bool_],
                     evictable: NDArray[np.bool_] | None, held_p: float, shape: tuple[int, ...]
                     ) -> tuple[NDArray[np.int64], NDArray[np.bool_], NDArray[np.int32],
@@ -188,6 +195,7 @@ def run(steady: SteadyPlan, root: np.random.SeedSequence, trials: int, *,
     do not depend on it. ``progress(flows_done)`` is called after each chunk.
     """
     from snatsim.mc.cluster import CLUSTER_BLOCK, ClusterSampler
+    from snatsim.mc.udp import UdpSampler
 
     if steady.exhaustion is not None:
         from snatsim.mc.exhaustion import run_tallies
@@ -197,7 +205,7 @@ def run(steady: SteadyPlan, root: np.random.SeedSequence, trials: int, *,
     total = sum(rates)
     samplers: list[tuple[Callable[[np.random.Generator], NDArray[np.float64]], int, int]] = []
     for k in range(len(dests)):
-        ds = DestinationSampler(steady, k)
+        ds = (UdpSampler if dests[k].udp else DestinationSampler)(steady, k)
         samplers.append((ds.block, BLOCK_TRIALS, BLOCK_TRIALS))
     for c in clusters:
         cs = ClusterSampler(steady, c, steady.steering)

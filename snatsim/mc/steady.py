@@ -8,8 +8,13 @@ destination):
 * the confirmed entries holding window ports at a time ``t`` after the start (Little's law over
   the connection's life plus its TIME_WAIT / CLOSE hold, spec §10; an M/G/inf occupancy that is
   still filling while ``t`` is shorter than that life: ``rate × min(t, life)``);
-* the pod ports a ``connect()`` picks among (spec §8) and how likely the pod's port is already
-  held, so that port preservation (spec §4.2 step 3) fails and the search runs.
+* the pod ports a ``connect()`` picks among (spec §8; a UDP socket binds any port of the range)
+  and how likely the pod's port is already held, so that port preservation (spec §4.2 step 3)
+  fails and the search runs.
+
+UDP lookups (``protocol = "udp"``) have their own destinations (``udp`` labels): an entry lives
+the RTT plus ``conntrack.udp_timeout_s`` (answered at once, then the unreplied timeout, spec
+§10); :mod:`snatsim.mc.udp` samples them.
 
 Arrivals: ``poisson``; ``periodic`` with random phases (a superposition of many unaligned tickers
 is Poisson-like over a µs race window); ``closed-loop`` at ``clients / cycle`` with the DES's cycle
@@ -19,6 +24,7 @@ is Poisson-like over a µs race window); ``closed-loop`` at ``clients / cycle`` 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -50,6 +56,7 @@ class WorkloadFlows:
     rate_per_s: float
     live_s: float  # RTT + the connection's requests: the entry is ESTABLISHED
     closing_s: float  # TIME_WAIT (close = "fin") or CLOSE ("rst") after it
+    pods: int = 1  # the workload's pods (UDP: a pod's own live entries, snatsim.mc.udp)
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,7 @@ class DestinationPlan:
     pod_step: int
     pod_choices: int
     preserve: bool
+    udp: bool = False  # UDP lookups (snatsim.mc.udp) instead of TCP connects
 
     @property
     def rate_per_s(self) -> float:
@@ -143,6 +151,9 @@ class SteadyPlan:
     random_fully: bool = False  # A1: a PRNG start per search instead of the shared rover
     clusters: tuple[ClusterPlan, ...] = ()
     exhaustion: ExhaustionPlan | None = None  # set when a window or the table fills up
+    nat_random: bool = False  # --random: A1 a hash start, A2+ a PRNG one (spec §4.4)
+    udp_tries: dict[str, tuple[int, float]] = dataclasses.field(default_factory=dict)
+    """UDP workloads: name -> (attempts, retry_timeout_s) of the resolver (spec §12)."""
 
     @property
     def measured_s(self) -> float:
@@ -152,9 +163,10 @@ class SteadyPlan:
 
 def workload_rate_per_s(wl: WorkloadConfig, rtt_mean_s: float, field: str) -> float:
     """Long-run new-connection rate of a workload (closed loop: clients over the DES's cycle)."""
-    if wl.arrival == "closed-loop":
-        cycle_s = (wl.requests_per_connection * as_distribution(wl.hold_s).mean
-                   + as_distribution(wl.think_time_s).mean + rtt_mean_s)
+    if wl.arrival == "closed-loop":  # a UDP lookup's socket lives until its answers arrive
+        hold_s = (wl.requests_per_connection * as_distribution(wl.hold_s).mean
+                  if wl.protocol == "tcp" else 0.0)
+        cycle_s = hold_s + as_distribution(wl.think_time_s).mean + rtt_mean_s
         return wl.clients / cycle_s
     rate = wl.mean_rate_per_s()
     assert rate is not None
@@ -168,9 +180,12 @@ def _check_supported(scenario: Scenario, profile: KernelProfile) -> None:
         raise ConfigError("nat.to_source", "the Monte Carlo engine samples one NAT address; "
                           "give one address or use snatsim run")
     for i, wl in enumerate(scenario.workload):
-        if wl.protocol != "tcp":
-            raise ConfigError(f"workload.{i}.protocol", "the Monte Carlo engine samples TCP "
-                              "only so far; use snatsim run for UDP lookups")
+        aligned = wl.arrival == "burst" or (wl.arrival == "periodic" and wl.align_phase)
+        if wl.protocol == "udp" and aligned:
+            raise ConfigError(f"workload.{i}.protocol", "UDP lookups are sampled with Poisson-"
+                              "like arrivals only: aligned tickers and bursts of lookups race "
+                              "as clusters, which the Monte Carlo engine samples for TCP "
+                              "connects only; use snatsim run")
         if wl.source_port != "ephemeral":
             raise ConfigError(f"workload.{i}.source_port", "a fixed source port reuses one "
                               "4-tuple: the Monte Carlo engine does not sample that; use "
@@ -194,8 +209,9 @@ def _cpu_shares(scenario: Scenario) -> list[np.ndarray]:
 def plan(scenario: Scenario) -> SteadyPlan:
     """Derive the :class:`SteadyPlan` of ``scenario``; ConfigError for what it cannot represent.
 
-    Refused: UDP, fixed source ports, several NAT addresses, aligned tickers or bursts towards
-    several destinations. A mean occupancy above :data:`MAX_OCCUPANCY` of a window or above
+    Refused: aligned tickers or bursts of UDP lookups, fixed source ports, several NAT
+    addresses, aligned tickers or bursts towards several destinations, UDP lookups in a run
+    whose window or table fills up. A mean occupancy above :data:`MAX_OCCUPANCY` of a window or above
     :data:`MAX_TABLE_SHARE` of ``conntrack.max`` breaks the steady state (drops feed back into the
     load): the plan then carries an :class:`~snatsim.mc.exhaustion.ExhaustionPlan` and the
     estimate simulates the occupancy instead (:mod:`snatsim.mc.exhaustion`).
@@ -206,37 +222,46 @@ def plan(scenario: Scenario) -> SteadyPlan:
     rtt_mean_s = as_distribution(scenario.network.rtt_s).mean
     nat_ip = scenario.node.ip if nat.target == "masquerade" else nat.to_source[0]
     pod_lo, pod_hi = default_port_range(profile.client_era)
-    pod_step = 1 if profile.client_era <= ClientEra.P0 else 2
-    pod_choices = (pod_hi + 1 - pod_lo) // pod_step
     lo, size = port_window(pod_lo, nat.port_range)
     pod_inside = nat.port_range is None or (lo <= pod_lo and pod_hi < lo + size)
     preserve = not (nat.random or nat.random_fully) and pod_inside
+    # a connect() walks even ports first from P1 on (spec §8); a UDP socket binds any free port
+    pod_ports = {"tcp": (pod_lo, 1 if profile.client_era <= ClientEra.P0 else 2),
+                 "udp": (pod_lo, 1)}
     shares = _cpu_shares(scenario)
     aligned = {i for i, wl in enumerate(scenario.workload)
                if wl.arrival == "burst" or (wl.arrival == "periodic" and wl.align_phase)}
     flows: dict[str, list[tuple[WorkloadFlows, np.ndarray]]] = {}
     wl_dest: dict[str, list[tuple[str, float]]] = {}
     rates: dict[str, float] = {}
+    udp_tries: dict[str, tuple[int, float]] = {}
     for i, wl in enumerate(scenario.workload):
         rate = workload_rate_per_s(wl, rtt_mean_s, f"workload.{i}")
         rates[wl.name] = rate
-        live_s = rtt_mean_s + wl.requests_per_connection * as_distribution(wl.hold_s).mean
-        closing_s = ct.tcp_timeout_time_wait_s if wl.close == "fin" else ct.tcp_timeout_close_s
+        if wl.protocol == "udp":  # answered at once, then the unreplied timeout (spec §10)
+            live_s, closing_s = rtt_mean_s + ct.udp_timeout_s, 0.0
+            udp_tries[wl.name] = (wl.attempts, wl.retry_timeout_s)
+        else:
+            live_s = rtt_mean_s + wl.requests_per_connection * as_distribution(wl.hold_s).mean
+            closing_s = (ct.tcp_timeout_time_wait_s if wl.close == "fin"
+                         else ct.tcp_timeout_close_s)
         for dst, p in zip(wl.destinations, wl.destination_probabilities(), strict=True):
             ip = nat_ip if wl.snat else "no-snat"
-            label = f"tcp {ip} -> {dst.address}"
+            label = f"{wl.protocol} {ip} -> {dst.address}"
             wl_dest.setdefault(wl.name, []).append((label, p))
             if not wl.snat:
                 continue  # no NAT: pods' own addresses never clash (spec §4.2 step 1)
-            f = WorkloadFlows(wl.name, rate * p, live_s, closing_s)
+            f = WorkloadFlows(wl.name, rate * p, live_s, closing_s, wl.pods)
             # aligned tickers race as clusters (snatsim.mc.cluster), not as Poisson partners
             racing = 0.0 if i in aligned else rate * p
             flows.setdefault(label, []).append((f, racing * shares[i]))
     dests = tuple(
         DestinationPlan(label, tuple(f for f, _ in parts),
                         tuple(float(x) for x in np.sum([c for _, c in parts], axis=0)),
-                        lo, size, pod_lo, pod_step, pod_choices, preserve)
+                        lo, size, pod_ports[proto][0], pod_ports[proto][1],
+                        (pod_hi + 1 - pod_lo) // pod_ports[proto][1], preserve, proto == "udp")
         for label, parts in flows.items()
+        for proto in (label.split(" ", 1)[0],)
     )
     index = {d.label: k for k, d in enumerate(dests)}
     schedule = syn_schedule(profile.syn_era, syn_retries=scenario.tcp.syn_retries,
@@ -245,6 +270,12 @@ def plan(scenario: Scenario) -> SteadyPlan:
                 for name, parts in wl_dest.items()}
     exhaustion = (_exhaustion(scenario, dests, wl_index, rates, schedule)
                   if _overloaded(scenario, dests) else None)
+    if exhaustion is not None and udp_tries:
+        i = next(i for i, wl in enumerate(scenario.workload) if wl.protocol == "udp")
+        raise ConfigError(f"workload.{i}.protocol", "a window or the conntrack table fills up "
+                          "(Little's law): the Monte Carlo engine then simulates the occupancy "
+                          "for TCP connects only, not UDP lookups; lower the load or use "
+                          "snatsim run")
     clusters = () if exhaustion else tuple(_cluster(scenario, i, index) for i in sorted(aligned))
     return SteadyPlan(
         profile=profile, destinations=dests, cpus=scenario.node.cpus,
@@ -255,7 +286,7 @@ def plan(scenario: Scenario) -> SteadyPlan:
         workload_destinations=wl_index, workload_rates=rates,
         warmup_s=scenario.simulation.warmup_s, duration_s=scenario.simulation.duration_s,
         steering=scenario.node.steering, random_fully=nat.random_fully, clusters=clusters,
-        exhaustion=exhaustion,
+        exhaustion=exhaustion, nat_random=nat.random, udp_tries=udp_tries,
     )
 
 
