@@ -221,3 +221,8 @@ class RunData:
     seed_sequence: np.random.SeedSequence
     wall_s: float
     trace: list[dict[str, Any]] | None = None
+
+
+def pod_ip(index: int) -> str:
+    """Address of the ``index``-th pod on the node (10.244.0.2, 10.244.0.3, ...)."""
+    return f"10.244.{index // 250}.{index % 250 + 2}"

@@ -46,6 +46,12 @@ CASES = {
         "simulation.duration_s=100", "simulation.warmup_s=40", "kernel.version=5.4",
         "node.steering=random", "nat.random_fully=true", "workload.0.pods=2",
         "workload.0.clients_per_pod=1", "workload.0.rate_per_s=1000"]),
+    # the same pair races with SNAT to three addresses: each (address, destination) has its own
+    # window and a third of the partners (spec §4.3)
+    "rover-poisson-3-addresses": ("configs/default.toml", [
+        "kernel.version=4.14", 'nat.to_ports="1024-32767"', "node.nat_to_confirm_us=20",
+        "node.cpus=8", "simulation.duration_s=200", 'workload.0.close="rst"', 'nat.target="snat"',
+        'nat.to_source=["198.51.100.1", "198.51.100.2", "198.51.100.3"]']),
     # A1 rover, Poisson, 8 CPUs, a 20 µs window: pair races
     "rover-poisson-8cpu": ("configs/default.toml", [
         "kernel.version=4.14", 'nat.to_ports="1024-32767"', "node.nat_to_confirm_us=20",

@@ -23,6 +23,7 @@ from snatsim.kernel.tcp import syn_schedule
 from snatsim.kernel.timeouts import TcpTimeouts, UdpTimeouts
 from snatsim.kernel.tuples import ConnTuple
 from snatsim.rng import Draws
+from snatsim.rundata import pod_ip
 
 # child streams of the run's SeedSequence, in spawn order (never reorder: it changes results)
 STREAMS = ("kernel", "packets", "clients", "timing", "secrets", "workloads")
@@ -165,11 +166,6 @@ class Client:
         self.workload = workload
         self.pod = pod
         self.cpu = cpu
-
-
-def pod_ip(index: int) -> str:
-    """Address of the ``index``-th pod on the node (10.244.0.2, 10.244.0.3, ...)."""
-    return f"10.244.{index // 250}.{index % 250 + 2}"
 
 
 class NodeSetup:

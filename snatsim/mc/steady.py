@@ -39,6 +39,7 @@ from snatsim.kernel.eras import ClientEra
 from snatsim.kernel.profiles import KernelProfile
 from snatsim.kernel.tcp import SynSchedule, syn_schedule
 from snatsim.kernel.window import port_window
+from snatsim.mc.addresses import address_groups
 
 if TYPE_CHECKING:
     from snatsim.mc.exhaustion import ExhaustionPlan
@@ -175,10 +176,6 @@ def workload_rate_per_s(wl: WorkloadConfig, rtt_mean_s: float, field: str) -> fl
 
 def _check_supported(scenario: Scenario, profile: KernelProfile) -> None:
     """Raise a ConfigError naming the field for what the steady state cannot represent."""
-    nat = scenario.nat
-    if nat.target == "snat" and len(nat.to_source) > 1:
-        raise ConfigError("nat.to_source", "the Monte Carlo engine samples one NAT address; "
-                          "give one address or use snatsim run")
     for i, wl in enumerate(scenario.workload):
         aligned = wl.arrival == "burst" or (wl.arrival == "periodic" and wl.align_phase)
         if wl.protocol == "udp" and aligned:
@@ -192,25 +189,11 @@ def _check_supported(scenario: Scenario, profile: KernelProfile) -> None:
                               "snatsim run")
 
 
-def _cpu_shares(scenario: Scenario) -> list[np.ndarray]:
-    """Per workload: the share of its flows whose SYN is processed on each CPU (spec §16.5)."""
-    cpus = scenario.node.cpus
-    out, first = [], 0
-    for wl in scenario.workload:
-        if scenario.node.steering == "client":  # client i of the node runs on CPU i mod cpus
-            share = np.bincount((first + np.arange(wl.clients)) % cpus, minlength=cpus)
-            out.append(share / wl.clients)
-        else:  # flow-hash and per-packet random: uniform over the CPUs
-            out.append(np.full(cpus, 1.0 / cpus))
-        first += wl.clients
-    return out
-
-
 def plan(scenario: Scenario) -> SteadyPlan:
     """Derive the :class:`SteadyPlan` of ``scenario``; ConfigError for what it cannot represent.
 
-    Refused: aligned tickers or bursts of UDP lookups, fixed source ports, several NAT
-    addresses, aligned tickers or bursts towards several destinations, UDP lookups in a run
+    Refused: aligned tickers or bursts of UDP lookups, fixed source ports, aligned tickers or
+    bursts over several NAT addresses or towards several destinations, UDP lookups in a run
     whose window or table fills up. A mean occupancy above :data:`MAX_OCCUPANCY` of a window or above
     :data:`MAX_TABLE_SHARE` of ``conntrack.max`` breaks the steady state (drops feed back into the
     load): the plan then carries an :class:`~snatsim.mc.exhaustion.ExhaustionPlan` and the
@@ -220,7 +203,6 @@ def plan(scenario: Scenario) -> SteadyPlan:
     _check_supported(scenario, profile)
     nat, ct = scenario.nat, scenario.conntrack
     rtt_mean_s = as_distribution(scenario.network.rtt_s).mean
-    nat_ip = scenario.node.ip if nat.target == "masquerade" else nat.to_source[0]
     pod_lo, pod_hi = default_port_range(profile.client_era)
     lo, size = port_window(pod_lo, nat.port_range)
     pod_inside = nat.port_range is None or (lo <= pod_lo and pod_hi < lo + size)
@@ -228,7 +210,6 @@ def plan(scenario: Scenario) -> SteadyPlan:
     # a connect() walks even ports first from P1 on (spec §8); a UDP socket binds any free port
     pod_ports = {"tcp": (pod_lo, 1 if profile.client_era <= ClientEra.P0 else 2),
                  "udp": (pod_lo, 1)}
-    shares = _cpu_shares(scenario)
     aligned = {i for i, wl in enumerate(scenario.workload)
                if wl.arrival == "burst" or (wl.arrival == "periodic" and wl.align_phase)}
     flows: dict[str, list[tuple[WorkloadFlows, np.ndarray]]] = {}
@@ -246,15 +227,15 @@ def plan(scenario: Scenario) -> SteadyPlan:
             closing_s = (ct.tcp_timeout_time_wait_s if wl.close == "fin"
                          else ct.tcp_timeout_close_s)
         for dst, p in zip(wl.destinations, wl.destination_probabilities(), strict=True):
-            ip = nat_ip if wl.snat else "no-snat"
-            label = f"{wl.protocol} {ip} -> {dst.address}"
-            wl_dest.setdefault(wl.name, []).append((label, p))
-            if not wl.snat:
-                continue  # no NAT: pods' own addresses never clash (spec §4.2 step 1)
-            f = WorkloadFlows(wl.name, rate * p, live_s, closing_s, wl.pods)
-            # aligned tickers race as clusters (snatsim.mc.cluster), not as Poisson partners
-            racing = 0.0 if i in aligned else rate * p
-            flows.setdefault(label, []).append((f, racing * shares[i]))
+            for g in address_groups(scenario, i, dst.ip):  # one per NAT address (spec §4.3)
+                label = f"{wl.protocol} {g.ip} -> {dst.address}"
+                wl_dest.setdefault(wl.name, []).append((label, p * g.share))
+                if not wl.snat:
+                    continue  # no NAT: pods' own addresses never clash (spec §4.2 step 1)
+                f = WorkloadFlows(wl.name, rate * p * g.share, live_s, closing_s, g.pods)
+                # aligned tickers race as clusters (snatsim.mc.cluster), not Poisson partners
+                racing = 0.0 if i in aligned else rate * p * g.share
+                flows.setdefault(label, []).append((f, racing * g.cpu_share))
     dests = tuple(
         DestinationPlan(label, tuple(f for f, _ in parts),
                         tuple(float(x) for x in np.sum([c for _, c in parts], axis=0)),
@@ -298,10 +279,13 @@ def _cluster(scenario: Scenario, i: int, index: dict[str, int]) -> ClusterPlan:
         field = f"workload.{i}.destinations" if wl.snat else f"workload.{i}.snat"
         raise ConfigError(field, "aligned tickers and bursts are sampled towards one SNATed "
                           "destination; split the workload per destination or use snatsim run")
-    nat = scenario.nat
-    ip = scenario.node.ip if nat.target == "masquerade" else nat.to_source[0]
+    groups = address_groups(scenario, i, wl.destinations[0].ip)
+    if len(groups) > 1:
+        raise ConfigError("nat.to_source", f"workload.{i}'s pods leave by {len(groups)} NAT "
+                          "addresses (spec §4.3): aligned tickers and bursts are sampled towards "
+                          "one address; give one address or use snatsim run")
     first = sum(w.clients for w in scenario.workload[:i])
-    label = index[f"tcp {ip} -> {wl.destinations[0].address}"]
+    label = index[f"tcp {groups[0].ip} -> {wl.destinations[0].address}"]
     cpus = scenario.node.cpus
     _check_rounds_apart(scenario, i)
     if wl.arrival == "burst":
