@@ -206,3 +206,11 @@ def test_progress_reports_flows_done_up_to_the_total() -> None:
     done = [d for d, _ in seen]
     assert done == sorted(done) and done[-1] == r.tallies.trials
     assert {p for _, p in seen} == {10 * engine.BLOCK_TRIALS}
+
+
+def test_a_fixed_source_port_is_refused_saying_why() -> None:
+    """docs/model.md 'Monte Carlo': one 4-tuple per pod is a model of its own, not sampled."""
+    with pytest.raises(ConfigError) as err:
+        snatsim.estimate(_scenario("workload.0.source_port=40000"), trials=4096)
+    message = str(err.value)
+    assert "EADDRINUSE" in message and "TIME_WAIT" in message and "snatsim run" in message

@@ -184,9 +184,12 @@ def _check_supported(scenario: Scenario, profile: KernelProfile) -> None:
                               "as clusters, which the Monte Carlo engine samples for TCP "
                               "connects only; use snatsim run")
         if wl.source_port != "ephemeral":
-            raise ConfigError(f"workload.{i}.source_port", "a fixed source port reuses one "
-                              "4-tuple: the Monte Carlo engine does not sample that; use "
-                              "snatsim run")
+            raise ConfigError(f"workload.{i}.source_port", "a fixed source port gives each "
+                              "pod one 4-tuple per destination: a connect() while the last is "
+                              "open fails in the pod (EADDRINUSE), a new SYN re-opens the pod's "
+                              "TIME_WAIT entry, and every pod asks for the same NAT port (spec "
+                              "§4.2 step 3); the Monte Carlo engine's Little's-law occupancy "
+                              "and independent pod ports do not hold there; use snatsim run")
 
 
 def plan(scenario: Scenario) -> SteadyPlan:
