@@ -243,7 +243,13 @@ class _Replicas:
         self.rounds = [1 if p.nat_era == NatEra.A1 else max_rounds(w.size) for w in p.windows]
         self.cols = columns(p.sends)
         self.tally = np.zeros((reps, len(p.streams), len(self.cols)))
+        self._flat = self.tally.reshape(-1)  # a view: _count adds into it
+        self._pending_counts: list[tuple[NDArray[np.int64], NDArray[np.generic] | float]] = []
         self.rates = np.array([s.rate_per_s for s in p.streams])
+        self.s_window = np.array([s.window for s in p.streams], dtype=np.int64)
+        self.s_timeout_s = np.array([np.inf if s.connect_timeout_s is None
+                                     else s.connect_timeout_s for s in p.streams])
+        self.s_closing_s = np.array([s.closing_s for s in p.streams])
 
     # ------------------------------------------------------------------ driving
     def run(self) -> NDArray[np.float64]:
@@ -310,7 +316,7 @@ class _Replicas:
         cause = np.full(rows.size, -1, dtype=np.int64)  # index into DROP_KEYS, -1: through
         admitted, victim = self._admit(rows, t)
         cause[~admitted] = DROP_KEYS.index("table_full")
-        win = np.array([p.streams[s].window for s in range(len(p.streams))])[stream]
+        win = self.s_window[stream]
         slot = np.full(rows.size, -1, dtype=np.int64)
         for w in range(len(p.windows)):
             sel = np.flatnonzero(admitted & (win == w))
@@ -336,8 +342,7 @@ class _Replicas:
         self._count(rows[m], stream[m], lost0 + k[m])
         # retransmit, or the connect is over (last SYN, or the app's timeout first)
         nxt = k + 1
-        timeout = np.array([np.inf if s.connect_timeout_s is None else s.connect_timeout_s
-                            for s in p.streams])[stream]
+        timeout = self.s_timeout_s[stream]
         more = dropped & (nxt < sends)
         next_s = self.send_times[np.minimum(nxt, sends - 1)]
         send_at = first_s + next_s
@@ -347,6 +352,7 @@ class _Replicas:
         if more.any():
             ring = (np.floor(send_at[more] / self.step_s).astype(np.int64)) % self.ring
             self.pending.add(ring, rows[more], send_at[more], stream[more] * 256 + nxt[more])
+        self._flush_counts()
 
     def _admit(self, rows: NDArray[np.int64], t: NDArray[np.float64]
                ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
@@ -437,9 +443,20 @@ class _Replicas:
 
     def _count(self, rows: NDArray[np.int64], stream: NDArray[np.int64],
                col: int | NDArray[np.int64], values: NDArray[np.generic] | float = 1.0) -> None:
-        """Add ``values`` to tally column(s) ``col`` of (replica, stream) pairs (may repeat)."""
-        cols = np.broadcast_to(np.asarray(col, dtype=np.int64), rows.shape)
-        np.add.at(self.tally, (rows, stream, cols), values)
+        """Add ``values`` to tally column(s) ``col`` of (replica, stream) pairs, at the end of
+        the SYN column (:meth:`_flush_counts`: one ``np.add.at`` for all of a column's counts)."""
+        if rows.size:
+            shape = self.tally.shape
+            self._pending_counts.append(((rows * shape[1] + stream) * shape[2] + col, values))
+
+    def _flush_counts(self) -> None:
+        counts = self._pending_counts
+        if counts:
+            idx = np.concatenate([i for i, _ in counts])
+            values = np.concatenate([np.broadcast_to(np.asarray(v, dtype=float), i.shape)
+                                     for i, v in counts])
+            np.add.at(self._flat, idx, values)
+            counts.clear()
 
     def _hold(self, rows: NDArray[np.int64], t: NDArray[np.float64], rtt: NDArray[np.float64],
               life: NDArray[np.float64], stream: NDArray[np.int64], win: NDArray[np.int64],
@@ -448,7 +465,7 @@ class _Replicas:
         if rows.size == 0:
             return
         p = self.p
-        closing = np.array([s.closing_s for s in p.streams])[stream]
+        closing = self.s_closing_s[stream]
         live_end = t + rtt + life
         expire = live_end + closing
         gc = np.ceil(expire / p.gc_interval_s).astype(np.int64)
