@@ -376,7 +376,9 @@ def _summary(r: EstimateResult) -> dict[str, Any]:
             else quantiles[-1]},
         "delayed_fraction": delayed,
         "delayed_fraction_ci95": {k: ci[f"delayed_fraction_{k}"] for k in delayed},
-        "delayed_fraction_ci95_assumes": "batch means over groups of Monte Carlo blocks "
+        "delayed_fraction_ci95_assumes": "batch means over groups of simulated replicas "
+        "(a filling window or table; see docs/model.md 'Beyond the steady state')"
+        if steady.exhaustion is not None else "batch means over groups of Monte Carlo blocks "
         "(steady-state sampling; see docs/model.md 'Monte Carlo')",
         "delayed_counts": {**{k: v * attempted for k, v in delayed.items()}, "of": attempted,
                            "never_completed": never},

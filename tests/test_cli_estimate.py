@@ -105,3 +105,22 @@ def test_help_states_the_engines_default_trials() -> None:
 
     result = runner.invoke(app, ["estimate", "--help"], env=WIDE)
     assert f"Default: {DEFAULT_TRIALS:,}" in " ".join(result.stdout.split())
+
+
+def test_a_filling_window_is_answered_with_its_table_full_interval_and_caption() -> None:
+    """configs/to-ports-restricted.toml (256 ports, full of TIME_WAIT) was refused; the
+    exhaustion simulation answers it, and a table-full case fills the table-full column."""
+    ports = CONFIG.parent / "to-ports-restricted.toml"
+    result = runner.invoke(app, ["estimate", str(ports), "--trials", "1", "--no-progress"],
+                           env=WIDE)
+    assert result.exit_code == 0, result.output
+    words = " ".join(result.stdout.split())  # the caption wraps at the table's width
+    assert "batch means over groups of simulated replicas" in words
+    assert "TIME_WAIT entries evicted by new SYNs" in result.stdout
+    full = runner.invoke(app, ["estimate", str(CONFIG), "--trials", "1", "--no-progress",
+                               "--set", "conntrack.max=3000", "--set",
+                               "workload.0.rate_per_s=30", "--set", "simulation.duration_s=200"],
+                         env=WIDE)
+    assert full.exit_code == 0, full.output
+    row = next(line for line in full.stdout.splitlines() if line.count("–") == 4)
+    assert row.rstrip(" │").split("│")[-1].strip() != "—"  # table full has its interval

@@ -362,7 +362,7 @@ def render(result: Summarized, con: Console, *, note: str | None = None) -> None
                     _count(s["drops"]["table_full"]))
     if "ci95" in s:  # an estimate: each cause's drops per connect, 95 % interval
         cause_t.add_row(*(_interval(s["ci95"][f"{key}_drops_per_connect"]) for key in
-                          ("race", "eviction", "exhaustion")), "—")
+                          ("race", "eviction", "exhaustion", "table_full")))
         cause_t.caption = "second row: drops per connect, 95 % interval"
         cause_t.caption_justify = "left"
     con.print(cause_t)
