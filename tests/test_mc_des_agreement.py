@@ -52,6 +52,10 @@ CASES = {
         "kernel.version=4.14", 'nat.to_ports="1024-32767"', "node.nat_to_confirm_us=20",
         "node.cpus=8", "simulation.duration_s=200", 'workload.0.close="rst"', 'nat.target="snat"',
         'nat.to_source=["198.51.100.1", "198.51.100.2", "198.51.100.3"]']),
+    # the rover ticks split over two destinations: each connection picks one, only flows to the
+    # same destination clash
+    "rover-ticks-2-destinations": ("configs/legacy-rover.toml", [
+        *NO_BACKGROUND, 'workload.0.destinations=["203.0.113.20:443", "203.0.113.30:443"]']),
     # A1 rover, Poisson, 8 CPUs, a 20 µs window: pair races
     "rover-poisson-8cpu": ("configs/default.toml", [
         "kernel.version=4.14", 'nat.to_ports="1024-32767"', "node.nat_to_confirm_us=20",

@@ -84,12 +84,16 @@ def test_what_the_engine_cannot_represent_is_refused_by_field(override: str, fie
     assert err.value.field == field
 
 
-def test_aligned_tickers_to_several_destinations_are_refused_by_field() -> None:
+def test_aligned_tickers_to_several_destinations_split_per_connection() -> None:
     sc = snatsim.load_scenario("configs/legacy-rover.toml", [
         'workload.0.destinations=["203.0.113.20:443", "203.0.113.30:443"]'])
-    with pytest.raises(ConfigError) as err:
-        snatsim.estimate(sc, trials=4096)
-    assert err.value.field == "workload.0.destinations"
+    steady = plan(sc)
+    (cluster,) = steady.clusters
+    labels = [steady.destinations[k].label for k in cluster.dests]
+    assert labels == ["tcp 192.0.2.10 -> 203.0.113.20:443", "tcp 192.0.2.10 -> 203.0.113.30:443"]
+    assert cluster.options == (cluster.dests, (0.5, 0.5))
+    one = plan(snatsim.load_scenario("configs/legacy-rover.toml")).clusters[0]
+    assert one.dests == () and one.options == ((one.dest,), (1.0,))
 
 
 def _burst(interval_s: float) -> snatsim.Scenario:

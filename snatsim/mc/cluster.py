@@ -21,9 +21,19 @@ NAT -> confirm time. Each CPU is a FIFO (a NAT waits for the CPU's previous conf
 A dropped SYN is retransmitted at the schedule's times with the same offsets, so the losers of
 one round form the next round's cluster (spec §9, §16.2: same pod port, so a searched flow
 searches again). Background flows of other workloads are not in the cluster (a tick lasts about
-a millisecond). Draw order per block: ``t``, ``m``, busy ports, pod-port-held uniforms, pod
-ports, jitter, the burst phase (bursts whose clients' CPUs cycle only), then per round: CPUs
-(steering ``flow-hash`` in round 0, ``random`` every round), deltas, search offsets.
+a millisecond).
+
+A workload with several destinations: each connection picks its destination with the workload's
+probabilities (as the DES's ``connect()`` does) and keeps it for its retransmits; only flows to
+one destination (one reply tuple space, spec §5.1) can clash, each destination with its own
+occupancy, while the CPUs are shared. The A1 rover is one counter for all destinations (spec
+§4.4): a search towards another destination that moves it between two overlapping searches is
+not modelled (those two still share a port here).
+
+Draw order per block: ``t``, then per destination ``m`` and busy ports, pod-port-held uniforms,
+pod ports, jitter, the burst phase (bursts whose clients' CPUs cycle only), the destinations
+(several only), then per round: CPUs (steering ``flow-hash`` in round 0, ``random`` every round),
+deltas, search offsets.
 """
 
 from __future__ import annotations
@@ -123,6 +133,8 @@ class ClusterSampler:
         self.cluster = cluster
         self.steering = steering
         self.dest: DestinationPlan = steady.destinations[cluster.dest]
+        indices, self.dest_p = cluster.options
+        self.dests = tuple(steady.destinations[i] for i in indices)
         era = steady.profile.nat_era
         self.a1 = era == NatEra.A1
         self.rover = self.a1 and not steady.random_fully
@@ -134,11 +146,15 @@ class ClusterSampler:
         d, p, c = self.dest, self.plan, self.cluster
         k, cpus = c.tickers, p.cpus
         t_s = rng.uniform(p.warmup_s, p.duration_s)
-        m = min(int(rng.poisson(float(d.held(t_s)))), d.size)
-        busy = np.zeros((1, d.size), dtype=bool)
-        busy[0, rng.choice(d.size, m, replace=False)] = True
-        held_p = float(d.pod_port_held(d.held(t_s))) if d.preserve else 1.0
-        searched = rng.random((n, k)) < held_p
+        busy = []
+        for dest in self.dests:  # each destination's own occupancy at t
+            m = min(int(rng.poisson(float(dest.held(t_s)))), dest.size)
+            row = np.zeros((1, dest.size), dtype=bool)
+            row[0, rng.choice(dest.size, m, replace=False)] = True
+            busy.append(row)
+        held_p = np.array([float(x.pod_port_held(x.held(t_s))) if x.preserve else 1.0
+                           for x in self.dests])
+        u_held = rng.random((n, k))
         pod_slot = d.pod_lo - d.lo + d.pod_step * rng.integers(0, d.pod_choices, size=(n, k))
         jitter = c.jitter_s.sample(rng, n * k).reshape(n, k)
         patterns = np.asarray(c.cpus, dtype=np.int64)
@@ -146,6 +162,10 @@ class ClusterSampler:
             cpu = np.broadcast_to(patterns[0], (n, k))
         else:  # a burst: which clients' turn it is (one integer per tick, drawn only here)
             cpu = patterns[rng.integers(0, len(patterns), size=n)]
+        many = len(self.dests) > 1  # each connection's destination, kept by its retransmits
+        choice = (rng.choice(len(self.dests), size=(n, k), p=self.dest_p) if many
+                  else np.zeros((n, k), dtype=np.int64))
+        searched = u_held < held_p[choice]
         active = np.ones((n, k), dtype=bool)
         lost = np.zeros((n, k), dtype=np.int64)
         found = 0.0
@@ -157,14 +177,17 @@ class ClusterSampler:
             delta = p.nat_to_confirm_us.sample(rng, n * k).reshape(n, k) * 1e-6
             nat, conf = cpu_fifo(jitter + send_s, delta, cpu, active, cpus)
             start = rng.integers(0, 1 << 16, size=(n, k, self.rounds), dtype=np.uint16)
-            res = search_rover(busy, start[..., 0]) if self.a1 else search_rounds(busy, start)
-            found += float(np.sum((res.found + d.preserve) * (searched & active)))
-            if self.rover:
-                drop = rover_losers(nat, conf, active & searched)
-                drop |= slot_losers(nat, conf, pod_slot, active & ~searched)
-            else:
-                slot = np.where(searched, res.slot.astype(np.int64), pod_slot)
-                drop = slot_losers(nat, conf, slot, active) | (active & searched & res.gave_up)
+            drop = np.zeros((n, k), dtype=bool)
+            for g, (dest, row) in enumerate(zip(self.dests, busy, strict=True)):
+                here = active & (choice == g) if many else active  # flows to this destination
+                res = search_rover(row, start[..., 0]) if self.a1 else search_rounds(row, start)
+                found += float(np.sum((res.found + dest.preserve) * (searched & here)))
+                if self.rover:
+                    drop |= rover_losers(nat, conf, here & searched)
+                    drop |= slot_losers(nat, conf, pod_slot, here & ~searched)
+                else:
+                    slot = np.where(searched, res.slot.astype(np.int64), pod_slot)
+                    drop |= slot_losers(nat, conf, slot, here) | (here & searched & res.gave_up)
             lost += drop
             active = drop
         hist = np.bincount(lost.ravel(), minlength=len(self.sends) + 1)

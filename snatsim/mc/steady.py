@@ -126,6 +126,13 @@ class ClusterPlan:
     cpus: tuple[tuple[int, ...], ...]
     jitter_s: Distribution
     period_s: float
+    dests: tuple[int, ...] = ()  # several destinations: each one's plan index (dest first)
+    dest_p: tuple[float, ...] = ()  # and the probability a connection goes there
+
+    @property
+    def options(self) -> tuple[tuple[int, ...], tuple[float, ...]]:
+        """The destinations a connection of a tick picks among, and their probabilities."""
+        return (self.dests, self.dest_p) if self.dests else ((self.dest,), (1.0,))
 
     @property
     def tickers(self) -> int:
@@ -196,7 +203,7 @@ def plan(scenario: Scenario) -> SteadyPlan:
     """Derive the :class:`SteadyPlan` of ``scenario``; ConfigError for what it cannot represent.
 
     Refused: aligned tickers or bursts of UDP lookups, fixed source ports, aligned tickers or
-    bursts over several NAT addresses or towards several destinations, UDP lookups in a run
+    bursts over several NAT addresses or without SNAT, UDP lookups in a run
     whose window or table fills up. A mean occupancy above :data:`MAX_OCCUPANCY` of a window or above
     :data:`MAX_TABLE_SHARE` of ``conntrack.max`` breaks the steady state (drops feed back into the
     load): the plan then carries an :class:`~snatsim.mc.exhaustion.ExhaustionPlan` and the
@@ -275,20 +282,26 @@ def plan(scenario: Scenario) -> SteadyPlan:
 
 
 def _cluster(scenario: Scenario, i: int, index: dict[str, int]) -> ClusterPlan:
-    """The :class:`ClusterPlan` of aligned periodic or burst workload ``i`` (one destination,
-    SNATed; a burst starts all its connections at one instant, clients in turn)."""
+    """The :class:`ClusterPlan` of aligned periodic or burst workload ``i`` (SNATed, one NAT
+    address per destination; a burst starts all its connections at one instant, clients in
+    turn; with several destinations each connection picks one, snatsim.mc.cluster)."""
     wl = scenario.workload[i]
-    if len(wl.destinations) != 1 or not wl.snat:
-        field = f"workload.{i}.destinations" if wl.snat else f"workload.{i}.snat"
-        raise ConfigError(field, "aligned tickers and bursts are sampled towards one SNATed "
-                          "destination; split the workload per destination or use snatsim run")
-    groups = address_groups(scenario, i, wl.destinations[0].ip)
-    if len(groups) > 1:
-        raise ConfigError("nat.to_source", f"workload.{i}'s pods leave by {len(groups)} NAT "
-                          "addresses (spec §4.3): aligned tickers and bursts are sampled towards "
-                          "one address; give one address or use snatsim run")
+    if not wl.snat:
+        raise ConfigError(f"workload.{i}.snat", "aligned tickers and bursts are sampled towards "
+                          "SNATed destinations; use snatsim run")
+    labels = []
+    for dst in wl.destinations:
+        groups = address_groups(scenario, i, dst.ip)
+        if len(groups) > 1:
+            raise ConfigError("nat.to_source", f"workload.{i}'s pods leave by {len(groups)} NAT "
+                              "addresses (spec §4.3): aligned tickers and bursts are sampled "
+                              "towards one address; give one address or use snatsim run")
+        labels.append(index[f"tcp {groups[0].ip} -> {dst.address}"])
+    several = len(labels) > 1  # each connection picks its destination (spec: the DES's connect())
+    dests = tuple(labels) if several else ()
+    dest_p = wl.destination_probabilities() if several else ()
+    label = labels[0]
     first = sum(w.clients for w in scenario.workload[:i])
-    label = index[f"tcp {groups[0].ip} -> {wl.destinations[0].address}"]
     cpus = scenario.node.cpus
     _check_rounds_apart(scenario, i)
     if wl.arrival == "burst":
@@ -297,10 +310,12 @@ def _cluster(scenario: Scenario, i: int, index: dict[str, int]) -> ClusterPlan:
         phases = n // math.gcd(size, n)  # burst b starts at client (b * size) mod n
         pattern = tuple(tuple((first + (b * size + j) % n) % cpus for j in range(size))
                         for b in range(phases))
-        return ClusterPlan(wl.name, label, pattern, Fixed(value=0.0), wl.burst_interval_s)
+        return ClusterPlan(wl.name, label, pattern, Fixed(value=0.0), wl.burst_interval_s,
+                           dests, dest_p)
     assert wl.period_s is not None
     pattern = (tuple((first + c) % cpus for c in range(wl.clients)),)
-    return ClusterPlan(wl.name, label, pattern, as_distribution(wl.jitter_s), wl.period_s)
+    return ClusterPlan(wl.name, label, pattern, as_distribution(wl.jitter_s), wl.period_s,
+                       dests, dest_p)
 
 
 def _check_rounds_apart(scenario: Scenario, i: int) -> None:
