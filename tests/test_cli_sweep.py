@@ -99,3 +99,32 @@ def test_an_unreachable_scheduler_is_one_line_and_nothing_is_written(
                                     "'tcp://127.0.0.1:9'")
     assert len(result.stderr.splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.toml"]
+
+
+@pytest.mark.parametrize("change", [
+    ["--grid", "kernel.version=4.14,6.1", "--grid", "workload.0.rate_per_s=10..40:lin:3"],
+    ["--grid", "kernel.version=4.14,6.1", "--grid", "workload.0.rate_per_s=10..40:lin:2",
+     "--set", "workload.0.pods=3"],
+])
+def test_another_sweep_against_an_existing_file_is_one_line_and_the_file_is_kept(
+        swept: Path, change: list[str]) -> None:
+    before = swept.read_bytes()
+    result = CliRunner().invoke(app, ["sweep", str(swept.parent / "tiny.toml"), *change,
+                                      "--engine", "des", "--out", str(swept), "--no-progress"])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith(f"error: --out {str(swept)!r}: holds a different sweep")
+    assert swept.read_bytes() == before
+
+
+def test_trials_reach_the_rows(tmp_path: Path) -> None:
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY, encoding="utf-8")
+    out = tmp_path / "s.db"
+    result = CliRunner().invoke(app, ["sweep", str(config), "--grid", "nat.random_fully=true",
+                                      "--engine", "mc", "--trials", "65536", "--out", str(out),
+                                      "--no-progress"])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(app, ["results", str(out), "--json"])
+    (row,) = json.loads(result.stdout)
+    assert row["trials"] >= 65536 and row["engine"] == "mc"

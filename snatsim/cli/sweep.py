@@ -62,7 +62,8 @@ def sweep(
         ),
     ] = None,
     grid_file: Annotated[
-        Path | None, typer.Option(help="A sweep file (TOML) with a \\[grid] table (and zip).")
+        Path | None, typer.Option(help="A sweep file (TOML) with a \\[grid] table (and zip, "
+                                  "trials or rel_error).")
     ] = None,
     zip_: Annotated[
         list[str] | None,
@@ -98,6 +99,16 @@ def sweep(
     seed: Annotated[
         int | None, typer.Option(help="Root seed (overrides simulation.seed).", min=0)
     ] = None,
+    trials: Annotated[
+        int | None,
+        typer.Option(help="Monte Carlo trials per run (default 1,048,576; stored in each row). "
+                     "Not with --engine des, nor with --rel-error.", metavar="N"),
+    ] = None,
+    rel_error: Annotated[
+        float | None,
+        typer.Option(help="Monte Carlo runs sample until the 95 % interval of the >= 1 s delayed "
+                     "share is within this fraction of it (e.g. 0.05).", metavar="F"),
+    ] = None,
     progress: Annotated[
         bool | None,
         typer.Option("--progress/--no-progress", show_default=False,
@@ -120,7 +131,7 @@ def sweep(
         outcome = run_sweep(
             config, grid or [], out, sets=set_ or [], zips=zip_ or [], grid_file=grid_file,
             replicates=replicates, engine=engine, workers=workers, scheduler=scheduler, crn=crn,
-            seed=seed, progress=display,
+            seed=seed, trials=trials, rel_error=rel_error, progress=display,
             notify=lambda note: console(stderr=True).print(f"note: {note}", soft_wrap=True),
         )
     except KeyboardInterrupt:

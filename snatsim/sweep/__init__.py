@@ -23,7 +23,7 @@ from snatsim.sweep.grid import Grid, parse_grid
 from snatsim.sweep.store import load_results
 
 if TYPE_CHECKING:
-    from snatsim.sweep.runner import SweepPlan
+    from snatsim.sweep.runner import Sampling, SweepPlan
     from snatsim.sweep.store import Store
 
 __all__ = ["SweepError", "SweepOutcome", "load_results", "parse_grid", "run_sweep"]
@@ -72,6 +72,8 @@ def run_sweep(
     scheduler: str | None = None,
     crn: bool = False,
     seed: int | None = None,
+    trials: int | None = None,
+    rel_error: float | None = None,
     progress: Callable[[int, int, int, int], None] | None = None,
     notify: Callable[[str], None] | None = None,
 ) -> SweepOutcome:
@@ -98,17 +100,24 @@ def run_sweep(
         Common random numbers: replicate *r* uses the same seed streams at every point.
     seed:
         Root seed (overrides ``simulation.seed``).
+    trials, rel_error:
+        The Monte Carlo engine's sampling of each run (:func:`snatsim.estimate`; one of the two;
+        also top-level ``trials``/``rel_error`` in ``grid_file``); refused for a sweep that runs
+        the SimPy model. Each row keeps the trials it sampled (``trials``, ``rel_error.*``).
     progress:
         Called as ``progress(runs_done, runs_to_do, points_done, points)`` once before the
         first run and after each run (``runs_to_do`` leaves out runs found in the file).
     notify:
         Called with a note before anything runs (e.g. why ``auto`` chose the SimPy model).
     """
-    from snatsim.sweep.runner import connect_scheduler, default_workers, plan_sweep
+    from snatsim.sweep.runner import check_sampling, connect_scheduler, default_workers, plan_sweep
     from snatsim.sweep.store import Store, check_results_path
 
     if not isinstance(grid, Grid):
         grid = parse_grid(grid, zips, grid_file)
+    sampling = check_sampling(trials, rel_error)
+    if grid_file is not None:
+        sampling = _file_sampling(grid_file, trials, rel_error)
     if seed is not None:
         sets = [*sets, f"simulation.seed={seed}"]
     if scheduler is not None and workers is not None:
@@ -116,7 +125,8 @@ def run_sweep(
                           "workers run the sweep: drop one of the two")
     if workers is not None and workers < 1:
         raise ConfigError("--workers", f"{workers} is not a number of processes; give 1 or more")
-    plan = plan_sweep(config, grid, sets=sets, replicates=replicates, engine=engine, crn=crn)
+    plan = plan_sweep(config, grid, sets=sets, replicates=replicates, engine=engine, crn=crn,
+                      sampling=sampling)
     path = Path(out)
     meta = check_results_path(path, plan.fingerprint())
     client = connect_scheduler(scheduler) if scheduler is not None else None
@@ -135,6 +145,24 @@ def run_sweep(
             client.close()
 
 
+def _file_sampling(grid_file: str | Path, trials: int | None,
+                   rel_error: float | None) -> Sampling:
+    """The sampling of a sweep file, with ``--trials``/``--rel-error``: the same setting in both
+    places must agree (a file under review is not silently overridden)."""
+    from snatsim.sweep.grid import read_sampling
+    from snatsim.sweep.runner import check_sampling
+
+    source = f"--grid-file {str(grid_file)!r}"
+    given = read_sampling(grid_file)
+    flags = {"trials": trials, "rel_error": rel_error}
+    for key, value in given.items():
+        if flags[key] is not None and flags[key] != value:
+            raise ConfigError(f"--{key.replace('_', '-')}", f"{flags[key]!r} differs from "
+                              f"{key} = {value!r} in {source}; give one of the two")
+    merged = {k: v for k, v in flags.items() if v is not None} | given
+    return check_sampling(merged.get("trials"), merged.get("rel_error"), source if given else "")
+
+
 def _meta(plan: SweepPlan) -> dict[str, str]:
     """The meta rows of a new results file (fresh root entropy when the sweep is unseeded)."""
     import json
@@ -147,7 +175,8 @@ def _meta(plan: SweepPlan) -> dict[str, str]:
     return {"fingerprint": plan.fingerprint(), "config": plan.base.to_toml(),
             "grid": json.dumps(plan.grid.describe()), "engine": plan.engine,
             "crn": "true" if plan.crn else "false", "seed": json.dumps(plan.seed),
-            "entropy": str(entropy), "created_by": f"snatsim {__version__}"}
+            "entropy": str(entropy), "created_by": f"snatsim {__version__}",
+            **{key: json.dumps(value) for key, value in plan.sampling.given().items()}}
 
 
 def _points(plan: SweepPlan) -> list[tuple[int, list[str], dict[str, Any], str]]:

@@ -14,9 +14,11 @@ VALUES is one of
   log, A and B > 0). When A and B are written as integers the steps are rounded to integers and
   repeats dropped (``1..100:log:5`` is 1, 3, 10, 32, 100).
 
-A sweep file (``--grid-file F.toml``) holds the same grid for review::
+A sweep file (``--grid-file F.toml``) holds the same grid for review, and optionally the Monte
+Carlo engine's sampling of each run (``trials`` or ``rel_error``, as ``--trials``/``--rel-error``)::
 
     zip = [["workload.0.rate_per_s", "workload.0.pods"]]   # optional
+    trials = 262144                                     # optional, --engine mc/auto only
 
     [grid]
     "nat.random_fully" = [false, true]                  # a TOML list: the values themselves
@@ -210,17 +212,34 @@ def _flatten_keys(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def read_grid_file(path: str | Path) -> tuple[list[str], list[list[str]]]:
-    """A sweep file -> (``--grid`` specs, ``--zip`` groups). See the module docstring."""
+SAMPLING_KEYS = ("trials", "rel_error")
+"""Top-level keys of a sweep file that set the Monte Carlo engine's sampling of each run."""
+
+
+def _read_sweep_file(path: str | Path) -> dict[str, Any]:
+    """A sweep file's top-level table, its keys checked (no grid: a GridError naming the file)."""
     from snatsim.config_files import read_scenario_file
 
     raw = read_scenario_file(path)  # same refusals as a scenario: size, UTF-8, TOML, nesting
-    source = f"--grid-file {str(path)!r}"
-    unknown = sorted(set(raw) - {"grid", "zip"})
+    unknown = sorted(set(raw) - {"grid", "zip", *SAMPLING_KEYS})
     if unknown or not isinstance(raw.get("grid"), dict) or not raw["grid"]:
-        raise GridError(source, "expected a [grid] table of KEY = [values] or KEY = \"spec\" (and "
-                        "an optional top-level zip = [[KEY, KEY]])"
-                        + (f"; unknown: {', '.join(unknown)}" if unknown else ""))
+        raise GridError(f"--grid-file {str(path)!r}", "expected a [grid] table of KEY = [values] "
+                        "or KEY = \"spec\" (and optional top-level zip = [[KEY, KEY]], trials = N "
+                        "or rel_error = F)" + (f"; unknown: {', '.join(unknown)}" if unknown else ""))
+    return raw
+
+
+def read_sampling(path: str | Path) -> dict[str, Any]:
+    """The ``trials`` / ``rel_error`` a sweep file sets (only those it sets; checked by
+    :func:`snatsim.sweep.runner.check_sampling`)."""
+    raw = _read_sweep_file(path)
+    return {key: raw[key] for key in SAMPLING_KEYS if key in raw}
+
+
+def read_grid_file(path: str | Path) -> tuple[list[str], list[list[str]]]:
+    """A sweep file -> (``--grid`` specs, ``--zip`` groups). See the module docstring."""
+    raw = _read_sweep_file(path)
+    source = f"--grid-file {str(path)!r}"
     specs = []
     for key, value in _flatten_keys(raw["grid"]).items():
         if isinstance(value, str):

@@ -31,13 +31,53 @@ from snatsim.sweep.grid import Grid
 if TYPE_CHECKING:
     from snatsim.config import Scenario
 
-__all__ = ["ENGINES", "SCHEDULER_TIMEOUT_S", "SweepPlan", "Task", "plan_sweep", "run_task"]
+__all__ = ["ENGINES", "SCHEDULER_TIMEOUT_S", "Sampling", "SweepPlan", "Task", "check_sampling",
+           "plan_sweep", "run_task"]
 
 ENGINES = ("auto", "des", "mc")
 SCHEDULER_TIMEOUT_S = 10.0
 """How long to try to reach a Dask scheduler before giving up."""
 MAX_RUNS = 1_000_000
 """Points x replicates above this would take days on any machine and bloat the file: split it."""
+
+
+MAX_TRIALS = 10**9
+"""Most trials one run may sample (as ``snatsim estimate --trials``)."""
+
+
+class Sampling(NamedTuple):
+    """How each Monte Carlo run of a sweep samples: ``trials`` (a fixed sample; the cap with
+    ``rel_error``) or ``rel_error`` (until the 95 % interval of the >= 1 s delayed fraction is
+    that tight), as :func:`snatsim.estimate`; both None: its default."""
+
+    trials: int | None = None
+    rel_error: float | None = None
+
+    def given(self) -> dict[str, int | float]:
+        """The settings given (empty for the default), as stored and fingerprinted."""
+        return {k: v for k, v in self._asdict().items() if v is not None}
+
+
+def check_sampling(trials: Any, rel_error: Any, source: str = "") -> Sampling:
+    """``--trials`` / ``--rel-error`` (or a sweep file's ``trials``/``rel_error``, ``source``
+    naming it) checked: a whole number in 1..:data:`MAX_TRIALS`, a fraction in (0, 1), not both."""
+    where = f" ({source})" if source else ""
+    if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int)
+                               or not 1 <= trials <= MAX_TRIALS):
+        raise ConfigError(f"--trials{where}", f"{trials!r} is not a number of trials from 1 to "
+                          f"{MAX_TRIALS:,}; e.g. --trials 262144")
+    if rel_error is not None and (isinstance(rel_error, bool)
+                                  or not isinstance(rel_error, int | float)
+                                  or not 0 < rel_error < 1):
+        raise ConfigError(f"--rel-error{where}", f"{rel_error!r} is not a relative half-width "
+                          "between 0 and 1 (exclusive); e.g. --rel-error 0.05 for +-5 %")
+    if trials is not None and rel_error is not None:
+        raise ConfigError(f"--trials{where}", "give trials (a fixed sample) or rel_error "
+                          "(sample until the interval is that tight), not both")
+    return Sampling(trials, None if rel_error is None else float(rel_error))
+
+
+DEFAULT_SAMPLING = Sampling()
 
 
 class Task(NamedTuple):
@@ -48,8 +88,8 @@ class Task(NamedTuple):
     spawn_key: tuple[int, ...]
 
 
-def run_task(engine: str, scenario: Scenario, entropy: int, spawn_key: tuple[int, ...]
-             ) -> dict[str, Any]:
+def run_task(engine: str, scenario: Scenario, entropy: int, spawn_key: tuple[int, ...],
+             sampling: Sampling = DEFAULT_SAMPLING) -> dict[str, Any]:
     """Run one (point, replicate) and return what the results file stores (in a worker)."""
     import numpy as np
 
@@ -58,7 +98,8 @@ def run_task(engine: str, scenario: Scenario, entropy: int, spawn_key: tuple[int
     if engine == "mc":
         import snatsim
 
-        summary = snatsim.estimate(scenario, rng=seed).summary()
+        summary = snatsim.estimate(scenario, rng=seed, trials=sampling.trials,
+                                   rel_error=sampling.rel_error).summary()
     else:
         from snatsim.results import simulate
 
@@ -81,6 +122,8 @@ class SweepPlan:
     crn: bool
     note: str | None = None
     """Why ``auto`` chose the engine it did, when it is not the Monte Carlo engine."""
+    sampling: Sampling = DEFAULT_SAMPLING
+    """The Monte Carlo engine's ``trials`` / ``rel_error`` per run (``mc`` only)."""
 
     @property
     def seed(self) -> int | None:
@@ -91,6 +134,8 @@ class SweepPlan:
         """What must match for a results file to be resumed (replicates may grow)."""
         what = {"config": self.base.to_dict(), "grid": self.grid.describe(),
                 "engine": self.engine, "crn": self.crn, "seed": self.seed}
+        if self.sampling.given():  # only when given: files made without it still resume
+            what["sampling"] = self.sampling.given()
         return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
 
     def swept(self, point: int) -> dict[str, Any]:
@@ -143,6 +188,7 @@ def plan_sweep(
     replicates: int = 1,
     engine: str = "auto",
     crn: bool = False,
+    sampling: Sampling = DEFAULT_SAMPLING,
 ) -> SweepPlan:
     """Validate the base scenario and every point's scenario; nothing is run or written.
 
@@ -150,7 +196,8 @@ def plan_sweep(
     ------
     ConfigError
         The base config or any point is invalid (the first bad point is named with its
-        overrides), an unknown engine, or more runs than :data:`MAX_RUNS`.
+        overrides), an unknown engine, more runs than :data:`MAX_RUNS`, or ``sampling`` for a
+        sweep that runs the SimPy model.
     """
     from snatsim.config import load_scenario
     from snatsim.replicates import MAX_REPLICATES
@@ -172,8 +219,17 @@ def plan_sweep(
             problems = getattr(exc, "problems", ())
             why = "; ".join(f"{f}: {m}" for f, m in problems) if problems else exc.message
             raise ConfigError(f"--grid point {' '.join(overrides)}", why) from None
+    if sampling.given() and engine == "des":
+        flag = "--trials" if sampling.trials is not None else "--rel-error"
+        raise ConfigError(flag, "sets the Monte Carlo engine's sampling; --engine des runs the "
+                          "SimPy model: drop it, or use --engine mc")
     chosen, note = choose_engine(engine, points, scenarios)
-    return SweepPlan(base, grid, tuple(points), tuple(scenarios), replicates, chosen, crn, note)
+    if sampling.given() and chosen == "des":
+        flag = "--trials" if sampling.trials is not None else "--rel-error"
+        raise ConfigError(flag, f"sets the Monte Carlo engine's sampling, but {note}; drop it "
+                          "to run the SimPy model")
+    return SweepPlan(base, grid, tuple(points), tuple(scenarios), replicates, chosen, crn, note,
+                     sampling)
 
 
 # --------------------------------------------------------------------------------- execution
@@ -186,7 +242,8 @@ def run_local(plan: SweepPlan, entropy: int, tasks: Sequence[Task], workers: int
     finishes, in this process (the only writer of the results file)."""
     if workers == 1:
         for task in tasks:
-            done(task, run_task(plan.engine, plan.scenarios[task.point], entropy, task.spawn_key))
+            done(task, run_task(plan.engine, plan.scenarios[task.point], entropy, task.spawn_key,
+                                plan.sampling))
         return
     with ProcessPoolExecutor(workers) as pool:
         try:
@@ -206,7 +263,7 @@ def _as_finished(pool: ProcessPoolExecutor, plan: SweepPlan, entropy: int,
     def top_up() -> None:
         for task in queue:
             future = pool.submit(run_task, plan.engine, plan.scenarios[task.point], entropy,
-                                 task.spawn_key)
+                                 task.spawn_key, plan.sampling)
             running[future] = task
             if len(running) >= 2 * workers:
                 return
@@ -246,7 +303,8 @@ def run_dask(client: Any, plan: SweepPlan, entropy: int, tasks: Sequence[Task], 
     futures = {}
     for task in tasks:
         future = client.submit(run_task, plan.engine, plan.scenarios[task.point], entropy,
-                               task.spawn_key, key=f"{prefix}-{task.point}-{task.replicate}")
+                               task.spawn_key, plan.sampling,
+                               key=f"{prefix}-{task.point}-{task.replicate}")
         futures[future.key] = (future, task)
     try:
         for future in as_completed(  # type: ignore[no-untyped-call]

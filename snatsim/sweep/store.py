@@ -125,8 +125,8 @@ def check_results_path(path: Path, fingerprint: str, flag: str = "--out") -> dic
         if meta["fingerprint"] != fingerprint:
             raise ResultsFileError(
                 f"{flag} {str(path)!r}", "holds a different sweep (another config, grid, engine, "
-                "--crn or seed); results are never mixed: choose a new file, or run the "
-                "command that made it"
+                "--crn, seed or Monte Carlo sampling); results are never mixed: choose a new "
+                "file, or run the command that made it"
             )
         check_new_file(path, flag, existing=True)
         return meta
