@@ -85,16 +85,17 @@ class BudgetMeter:
         """Wall seconds since the meter started."""
         return self.clock() - self.start
 
-    def check_time(self) -> None:
-        """Raise when the wall budget is used up."""
+    def check_time(self, running: bool = False) -> None:
+        """Raise when the wall budget is used up (``running``: by an evaluation in progress)."""
         wall_s = self.budget.wall_s
         if wall_s is not None and self.elapsed_s() > wall_s:
-            raise BudgetExhausted("--budget-s", f"the {wall_s:g} s of wall time are used up")
+            raise BudgetExhausted("--budget-s", f"the {wall_s:g} s of wall time ran out "
+                                  + ("while it ran: abandoned" if running else "before it"))
 
     def before_evaluation(self) -> None:
         """Raise when no evaluation may start (count or time used up)."""
         if self.evaluations >= self.budget.max_evaluations:
-            raise BudgetExhausted("--max-evaluations", f"{self.evaluations} evaluations made, "
+            raise BudgetExhausted("--max-evaluations", f"{self.evaluations} evaluations were made, "
                                   f"the most allowed")
         self.check_time()
 
@@ -110,11 +111,11 @@ class BudgetMeter:
         if started > limit:
             raise BudgetExhausted("--max-connects", f"it passed {limit:,.0f} simulated connects "
                                   f"and was abandoned (limit {self.budget.max_connects:,})")
-        self.check_time()
+        self.check_time(running=True)
 
     def watch_trials(self, _done: int, _planned: int) -> None:
         """A :func:`snatsim.estimate` progress callback that abandons it when time is up."""
-        self.check_time()
+        self.check_time(running=True)
 
     def simulated(self, connects: int) -> None:
         """Count the connects a finished SimPy run simulated (its evaluator calls this)."""

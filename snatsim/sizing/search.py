@@ -86,8 +86,8 @@ class CapacityAnswer:
     def _budget_message(self, target: str, word: str, cause: str) -> str:
         """What a search stopped by its budget established, and how to go further."""
         assert self.stopped is not None
-        at = "" if self.stopped_at is None else f" at {self.show(self.stopped_at)}"
-        out = f"stopped by the budget before settling the edge: the evaluation{at} was not made " \
+        at = "" if self.stopped_at is None else f" of {self.show(self.stopped_at)}"
+        out = f"stopped by the budget before settling the edge, at the evaluation{at} " \
               f"({self.stopped.reason}). So far "
         if self.value is not None and self.edge is not None:
             out += (f"the target (delayed >= 1 s or failed < {target}) is met at "
