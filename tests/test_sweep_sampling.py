@@ -98,9 +98,9 @@ def test_bad_sampling_is_refused_before_anything_runs(config: Path, tmp_path: Pa
 
 
 def test_trials_where_auto_chooses_the_simpy_model_is_refused(tmp_path: Path) -> None:
-    config = tmp_path / "udp.toml"  # the Monte Carlo engine samples TCP only
-    config.write_text(BASE.replace('arrival = "poisson"', 'arrival = "poisson"\nprotocol = "udp"'),
-                      encoding="utf-8")
+    config = tmp_path / "fixed.toml"  # a fixed source port: the Monte Carlo engine refuses it
+    config.write_text(BASE.replace('arrival = "poisson"', 'arrival = "poisson"\n'
+                                   'source_port = 40000'), encoding="utf-8")
     with pytest.raises(ConfigError, match="--trials: sets the Monte Carlo engine's sampling, "
                                           "but the Monte Carlo engine does not cover"):
         run_sweep(config, GRID, tmp_path / "s.db", trials=TRIALS, workers=1)

@@ -152,7 +152,7 @@ class EstimateEvaluator:
     trials). With a ``fallback`` (``--engine auto``) that evaluator runs instead, its
     :attr:`Evaluation.note` saying why, where the engine
 
-    * does not cover the scenario (its :class:`ConfigError`, e.g. UDP), or
+    * does not cover the scenario (its :class:`ConfigError`, e.g. a fixed source port), or
     * contradicts the analytic exhaustion floor (:func:`~snatsim.sizing.axes.exhaustion_floor`
       above the upper end of its interval): the engine draws one window occupancy per block of
       trials, so a rarely full window rests on a few hundred draws and can be missed with a
