@@ -115,3 +115,21 @@ def test_a_run_leaves_the_cyclic_garbage_collector_as_it_found_it() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize(("close", "reused"), [("rst", True), ("fin", False)])
+def test_a_reset_frees_the_pods_port_at_once_a_fin_holds_it_60_s(close: str, reused: bool) -> None:
+    """Four busy clients of one pod: ~5,000 connects in 5 s, each closed after 1 ms. After a RST
+    the socket is gone and the pod's kernel may hand the port out again; after a FIN the pod's
+    own TIME_WAIT (60 s) keeps it (``Pod.release``, spec §8)."""
+    loop = {"name": "loop", "pods": 1, "clients_per_pod": 4, "arrival": "closed-loop",
+            "think_time_s": 0.001, "hold_s": 0.001, "close": close, "destinations": [DST]}
+    f = simulate(scenario(loop, cpus=1, duration_s=5.0), rows="all").to_frame()
+    assert len(f) > 4000
+    assert (f["pod_port"].nunique() < len(f)) == reused
+
+
+def test_a_connect_started_after_its_dial_timeout_span_is_established() -> None:
+    """The app's dial timeout (1 s) counts from the connect's own start, here at 2 s."""
+    result, _ = run(scenario(once("w", at_s=2.0, connect_timeout_s=1.0)))
+    assert [(r.outcome, r.latency_s) for r in result.rows] == [("established", pytest.approx(0.002002))]
