@@ -5,8 +5,10 @@ survivors and timeouts (``docs/mutation-triage.tsv``: mutant, verdict, test or r
 
     .venv/bin/python benchmarks/mutation_status.py            # the table and the kill rates
     .venv/bin/python benchmarks/mutation_status.py --untriaged   # survivors without a triage line
+    .venv/bin/python benchmarks/mutation_status.py --tables      # the triage as markdown tables
 
-Verdicts of the triage file: ``equivalent`` (no test can tell it from the original), ``killed``
+Verdicts of the triage file: ``equivalent`` (no test can tell it from the original; a timeout
+triaged so is counted as equivalent, not as detected), ``killed``
 (by a test added after the run checked it; the test is named), ``left-out`` (killed only by a
 test the mutation selection leaves out), ``hang`` / ``load`` (a timeout: a real hang, or a run
 stretched by the machine's load whose named test fails at once).
@@ -48,9 +50,35 @@ def triage() -> dict[str, tuple[str, str]]:
     return {name: (verdict, note) for name, verdict, note in rows}
 
 
+HEADINGS = {
+    "killed": "Killed by a test added since the run checked it",
+    "left-out": "Killed only by a test the mutation selection leaves out",
+    "survived": "Not equivalent, and no test kills it yet",
+    "equivalent": "Equivalent (no test can tell it from the original)",
+    "hang": "Timeouts: real hangs",
+    "load": "Timeouts: the machine's load, the named test fails at once",
+}
+
+
+def tables(triaged: dict[str, tuple[str, str]]) -> str:
+    """The triage file as one markdown table per verdict (mutant names without ``snatsim.``)."""
+    parts = []
+    for verdict, heading in HEADINGS.items():
+        rows = [(n.removeprefix("snatsim."), note) for n, (v, note) in triaged.items()
+                if v == verdict]
+        if rows:
+            lines = [f"| `{n}` | {note} |" for n, note in sorted(rows)]
+            parts.append(f"{heading} ({len(rows)}):\n\n| mutant | test, or why |\n| --- | --- |\n"
+                         + "\n".join(lines))
+    return "\n\n".join(parts)
+
+
 def main(argv: list[str]) -> None:
-    found = verdicts(ROOT / "mutants")
     triaged = triage()
+    if "--tables" in argv:
+        print(tables(triaged))
+        return
+    found = verdicts(ROOT / "mutants")
     if "--untriaged" in argv:
         for name, (_, status) in found.items():
             if status == "survived" and name not in triaged:
@@ -70,11 +98,15 @@ def main(argv: list[str]) -> None:
     print(f"| **total** | **{sum(total.values()):,}** | {cells} |")
     survived = [n for n, (_, s) in found.items() if s == "survived"]
     kinds = Counter(triaged[n][0] if n in triaged else "not triaged" for n in survived)
-    detected = total["killed"] + total["timeout"]
-    checked = detected + total["survived"]
-    non_equivalent = checked - kinds["equivalent"]
+    # a timeout of an equivalent mutant is the machine's load, not a detection
+    slow_equivalent = sum(1 for n, (_, s) in found.items()
+                          if s == "timeout" and triaged.get(n, ("",))[0] == "equivalent")
+    detected = total["killed"] + total["timeout"] - slow_equivalent
+    checked = total["killed"] + total["timeout"] + total["survived"]
+    non_equivalent = checked - kinds["equivalent"] - slow_equivalent
     print(f"\nchecked {checked:,} of {sum(total.values()):,}; detected {detected:,}; "
-          f"survived {total['survived']:,}: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+          f"survived {total['survived']:,}: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items()))
+          + f"; equivalent among the timeouts {slow_equivalent}")
     if non_equivalent:
         with_tests = detected + kinds["killed"]
         print(f"kill rate of non-equivalent: by the run {detected}/{non_equivalent} = "
