@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +19,27 @@ from snatsim.rng import Draws
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+TESTS = Path(__file__).resolve().parent
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _empty_test_caches() -> None:
+    """Start each session with the test modules' ``functools.cache`` runs empty.
+
+    mutmut forks each mutant's session from its main process, which already ran the suite: a run
+    cached there (unmutated) would hide the mutant from every test that reuses it. In a plain
+    pytest session the caches are still empty here, so this changes nothing.
+    """
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if path is None or Path(path).resolve().parent != TESTS:
+            continue
+        for value in vars(module).values():
+            cache_clear = getattr(value, "cache_clear", None)
+            if callable(cache_clear):
+                cache_clear()
+
 
 NODE_IP = "192.0.2.10"
 DST = ("203.0.113.10", 443)
