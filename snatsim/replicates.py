@@ -26,7 +26,7 @@ import numpy as np
 
 from snatsim.config import Scenario
 from snatsim.errors import ConfigError
-from snatsim.rng import SeedLike
+from snatsim.rng import SeedLike, spawn_seeds
 
 __all__ = ["MAX_REPLICATES", "ReplicateSet", "replicate"]
 
@@ -124,7 +124,8 @@ def replicate(
     ----------
     rng:
         Root seed (int or SeedSequence; a Generator seeds a root from its stream). ``None`` uses
-        ``simulation.seed``, or fresh entropy recorded in each summary's provenance.
+        ``simulation.seed``, or fresh entropy recorded in each summary's provenance. A
+        SeedSequence is not consumed: the same one passed twice gives the same replicates.
     workers:
         Worker processes (default: all cores, at most ``replicates``); ``1`` runs in this process.
         The results are the same whatever the number.
@@ -151,7 +152,7 @@ def replicate(
         root = rng
     else:
         root = np.random.SeedSequence(scenario.simulation.seed if rng is None else int(rng))
-    children = root.spawn(replicates)
+    children = spawn_seeds(root, replicates)  # from a copy: the same rng twice, the same runs
     n_workers = min(replicates, workers or os.cpu_count() or 1)
     results: list[dict[str, Any]] = []
     if n_workers == 1:

@@ -2,7 +2,9 @@
 
 * :func:`make_rng` turns a seed-like value into a :class:`numpy.random.Generator`.
 * :func:`spawn` derives independent child generators (replicates, sweep points) via
-  :meth:`numpy.random.SeedSequence.spawn`, so results do not depend on worker count.
+  :meth:`numpy.random.SeedSequence.spawn`, so results do not depend on worker count;
+  :func:`spawn_seeds` the child SeedSequences themselves. Both spawn from a copy of a caller's
+  SeedSequence, so the same SeedSequence passed twice gives the same children.
 * :class:`Draws` is a buffered view of a Generator used by the kernel layer's hot paths. It hands out
   16-bit integers and uniforms from pre-drawn blocks; the order of values is documented so a
   vectorized implementation fed the same Generator can consume exactly the same numbers.
@@ -33,9 +35,22 @@ def seed_sequence(seed: int | np.random.SeedSequence | None) -> np.random.SeedSe
     return np.random.SeedSequence(seed)
 
 
+def spawn_seeds(seed: int | np.random.SeedSequence | None, n: int) -> list[np.random.SeedSequence]:
+    """Return the first ``n`` children of ``seed`` (spawn keys ``seed.spawn_key + (i,)``).
+
+    ``SeedSequence.spawn`` counts the children it has handed out, so spawning from the caller's
+    object would give a second call with it other children than the first, children that its
+    entropy and spawn key (what provenance records) could not reproduce. They are spawned from a
+    copy (entropy, spawn key, pool size) instead: the caller's object is left as it was.
+    """
+    root = seed_sequence(seed)
+    copy = np.random.SeedSequence(root.entropy, spawn_key=root.spawn_key, pool_size=root.pool_size)
+    return copy.spawn(n)
+
+
 def spawn(seed: int | np.random.SeedSequence | None, n: int) -> list[np.random.Generator]:
-    """Return ``n`` independent Generators derived from ``seed`` with ``SeedSequence.spawn``."""
-    return [np.random.default_rng(child) for child in seed_sequence(seed).spawn(n)]
+    """Return ``n`` independent Generators derived from ``seed`` (:func:`spawn_seeds`)."""
+    return [np.random.default_rng(child) for child in spawn_seeds(seed, n)]
 
 
 class Draws:
