@@ -13,7 +13,7 @@ from snatsim.config import Scenario
 from snatsim.errors import ConfigError
 from snatsim.sizing.axes import axis
 from snatsim.sizing.budget import Budget, BudgetExhausted
-from snatsim.sizing.evaluators import Evaluation, SimulateEvaluator
+from snatsim.sizing.evaluators import Evaluation, SimulateEvaluator, settle_s
 from snatsim.sizing.search import capacity
 
 
@@ -92,7 +92,7 @@ def test_wall_budget_on_a_scripted_clock() -> None:
     assert answer.spent["evaluations"] == 3
 
 
-TINY = {  # 2 pods at 20/s, 1 s warm-up: cheap SimPy runs
+TINY = {  # 2 pods at 20/s, 1 s warm-up (the steady one: 121 s): cheap SimPy runs
     "simulation": {"duration_s": 20.0, "warmup_s": 1.0, "seed": 2},
     "kernel": {"version": "6.1"},
     "workload": [{"name": "api", "pods": 2, "arrival": "poisson", "rate_per_s": 20.0,
@@ -104,22 +104,28 @@ def test_simpy_evaluation_over_max_connects_is_not_run_and_the_answer_says_so() 
     sc = Scenario.from_dict(TINY)
     ax = axis(sc, "workload.0.rate_per_s")
     ev = SimulateEvaluator(connects=500, min_measured_s=1.0)
-    # 0 of ~500 delayed meets 2e-2 (binomial upper end ~7e-3): steps of 10 from 20/s until the
-    # run at 20,000/s (~40,000 connects) is refused
+    # the warm-up is the steady state's (the entries' life: 120 s TIME_WAIT), not the scenario's
+    warmup_s = settle_s(sc)
+    assert warmup_s > 120.0
+
+    def predicted(x: float) -> float:
+        return x * (warmup_s + max(1.0, 500 / x))  # rate x (warm-up + measured), no exhaustion
+
+    # a run at 20/s (~2,900 connects) fits a 20,000-connect budget and is counted
+    meter = Budget(max_connects=20_000).meter()
+    assert ev(ax.set_value(sc, 20.0), 1, meter).method == "des"
+    assert 0.9 * predicted(20.0) <= meter.connects <= 1.1 * predicted(20.0) <= 20_000
+    # the search starts at the exhaustion bound (~540/s: ~67,000 connects predicted): refused
     answer = capacity(sc, max_delayed=2e-2, evaluator=ev, rng=1,
                       budget=Budget(max_connects=20_000))
     assert answer.status == "budget" and answer.stopped is not None
     assert answer.stopped.flag == "--max-connects"
-    assert answer.stopped_at is not None
-    # every run made was predicted under the limit; the refused one over it
-    def predicted(x: float) -> float:
-        return x * (1.0 + max(1.0, 500 / x))  # rate x (warm-up + measured), no exhaustion here
-    assert all(predicted(x) <= 20_000 for x, _ in answer.points)
+    assert answer.stopped_at is not None and answer.exhaustion_bound is not None
+    assert answer.stopped_at == pytest.approx(answer.exhaustion_bound)
     assert predicted(answer.stopped_at) > 20_000
-    assert 0 < answer.spent["connects"] <= 1.1 * 20_000 * len(answer.points)
+    assert answer.points == [] and answer.spent["connects"] == 0
     assert "raise --max-connects" in answer.message()
     assert ax.show(answer.stopped_at) in answer.message()
-    assert {e.method for _, e in answer.points} == {"des"}
 
 
 def test_a_closed_loop_run_past_max_connects_is_abandoned() -> None:

@@ -41,6 +41,39 @@ class Evaluator(Protocol):
                  meter: BudgetMeter | None = None) -> Evaluation: ...
 
 
+def settle_s(scenario: Scenario) -> float:
+    """Seconds from the start until the ports held and the conntrack table stop filling: the
+    longest mean lifetime of an entry (the Monte Carlo engine's occupancy ``rate × min(t, life)``,
+    :mod:`snatsim.mc.steady`): a TCP connection's RTT + requests × mean hold + its TIME_WAIT (FIN)
+    or CLOSE (RST) timeout, a UDP lookup's RTT + ``conntrack.udp_timeout_s`` (spec §10). An
+    approximation: a hold distribution's tail keeps a few entries longer."""
+    from snatsim.distributions import as_distribution
+
+    ct = scenario.conntrack
+    rtt_s = as_distribution(scenario.network.rtt_s).mean
+    lives = [rtt_s + (ct.udp_timeout_s if wl.protocol == "udp" else
+                      wl.requests_per_connection * as_distribution(wl.hold_s).mean
+                      + (ct.tcp_timeout_time_wait_s if wl.close == "fin"
+                         else ct.tcp_timeout_close_s))
+             for wl in scenario.workload]
+    return max(lives, default=0.0)
+
+
+def steady_state(scenario: Scenario) -> Scenario:
+    """``scenario`` measured in its steady state: the warm-up lengthened to :func:`settle_s`
+    where it is shorter (the measured time kept), so that a capacity answer is about sustained
+    load, whatever warm-up the scenario was written with, and both engines answer the same
+    question (the SimPy evaluator also lengthens the measured time to reach its connects).
+    A warm-up within 1 % of it is kept (the occupancy is then within 1 % of its steady value:
+    the configs' 120 s against a 120.3 s life)."""
+    sim = scenario.simulation
+    warmup_s = settle_s(scenario)
+    if sim.warmup_s >= 0.99 * warmup_s:
+        return scenario
+    return replace_values(scenario, {"simulation": {
+        "warmup_s": warmup_s, "duration_s": sim.duration_s - sim.warmup_s + warmup_s}})
+
+
 def evaluation_from_summary(summary: dict[str, Any]) -> Evaluation:
     """Read an :class:`Evaluation` from a ``summary()`` (the keys are the same for every engine)."""
     fraction = summary["delayed_fraction"]["ge_1s"]
@@ -55,8 +88,8 @@ def evaluation_from_summary(summary: dict[str, Any]) -> Evaluation:
 
 @dataclass
 class SimulateEvaluator:
-    """The SimPy model (:func:`snatsim.simulate`): the scenario's warm-up, then about ``connects``
-    measured connects (the scenario's own ``duration_s`` when the rate is unknown, e.g. closed
+    """The SimPy model (:func:`snatsim.simulate`): the :func:`steady_state` warm-up, then about
+    ``connects`` measured connects (the scenario's own ``duration_s`` when the rate is unknown, e.g. closed
     loop). Where the window can run out (analytic exhaustion floor above ``1e-6``) it measures at
     least ``min_holds`` port holds (TIME_WAIT included; full-window episodes last about a hold),
     but at most ``max_stretch`` × ``connects``.
@@ -80,6 +113,7 @@ class SimulateEvaluator:
         from snatsim.results import simulate
         from snatsim.sizing.axes import exhaustion_floor
 
+        scenario = steady_state(scenario)
         rates = [w.mean_rate_per_s() for w in scenario.workload]
         sim = scenario.simulation
         predicted = None
@@ -148,9 +182,9 @@ def batch_means_interval(rows: list[tuple[float, float | None, str]], start_s: f
 
 @dataclass
 class EstimateEvaluator:
-    """The Monte Carlo engine (:func:`snatsim.estimate`; ``connects`` of its evaluations are its
-    trials). With a ``fallback`` (``--engine auto``) that evaluator runs instead, its
-    :attr:`Evaluation.note` saying why, where the engine
+    """The Monte Carlo engine (:func:`snatsim.estimate` of the :func:`steady_state` scenario;
+    ``connects`` of its evaluations are its trials). With a ``fallback`` (``--engine auto``)
+    that evaluator runs instead, its :attr:`Evaluation.note` saying why, where the engine
 
     * does not cover the scenario (its :class:`ConfigError`, e.g. a fixed source port), or
     * contradicts the analytic exhaustion floor (:func:`~snatsim.sizing.axes.exhaustion_floor`
@@ -174,12 +208,15 @@ class EstimateEvaluator:
         import snatsim
         from snatsim.sizing.axes import exhaustion_floor
 
+        scenario = steady_state(scenario)
         try:
             result = snatsim.estimate(scenario, rng=rng, trials=self.trials,
                                       progress=None if meter is None else meter.watch_trials)
         except ConfigError as exc:
             if self.fallback is None:
-                raise
+                raise ConfigError(exc.field, f"{exc.message}; in snatsim capacity, --engine "
+                                  "auto (the default) evaluates such a value with the SimPy "
+                                  "model") from None
             return self._fall_back(scenario, rng, meter, f"mc does not cover it ({exc})")
         summary = result.summary()
         e = evaluation_from_summary(summary)._replace(method=self.method,

@@ -105,8 +105,7 @@ class CapacityAnswer:
         else:
             out += "nothing was evaluated."
         how = {"--max-connects": "raise --max-connects (a SimPy evaluation simulates about rate "
-                                 "x (warm-up + measured time); a shorter simulation.warmup_s "
-                                 "costs less)",
+                                 "x (steady warm-up + measured time), or --connects fewer)",
                "--budget-s": "raise --budget-s",
                "--max-evaluations": "raise --max-evaluations"}.get(self.stopped.flag,
                                                                    self.stopped.flag)
