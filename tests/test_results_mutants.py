@@ -61,3 +61,8 @@ def test_per_workload_counts_add_up_over_connections() -> None:
 def test_a_sketch_refuses_a_relative_error_of_one_or_more(rel_error: float) -> None:
     with pytest.raises(ValueError, match=r"rel_error must be in \(0, 1\)"):
         QuantileSketch(rel_error)
+
+
+def test_an_empty_sketch_says_no_value_was_recorded() -> None:
+    with pytest.raises(ValueError, match=r"^no values recorded$"):
+        QuantileSketch().quantiles([0.5])
