@@ -40,7 +40,7 @@ from snatsim.rundata import UDP_RETRY_THRESHOLD_S
 
 DEFAULT_TRIALS = 1 << 20
 MAX_TRIALS = 1 << 24  # the cap of rel_error sampling when trials is not given
-FIRST_TRIALS = 1 << 18  # rel_error sampling starts here and doubles
+FIRST_TRIALS = 1 << 16  # rel_error sampling starts here (at least the floor) and doubles
 GROUPS = MIN_BLOCKS  # batch-means groups; every stream has at least this many blocks
 PERCENTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99, "p999": 0.999}
 THRESHOLDS_S = (1.0, 2.0, 3.0)
@@ -89,7 +89,7 @@ def estimate(scenario: Scenario | str | Path, *, rng: SeedLike = None, trials: i
         the interval); the cap of ``rel_error`` sampling when both are given. Default
         :data:`DEFAULT_TRIALS`.
     rel_error:
-        Sample (doubling from :data:`FIRST_TRIALS`) until the 95 % interval of the >= 1 s delayed
+        Sample (from :data:`FIRST_TRIALS`, or the floor of every stream's blocks, doubling) until the 95 % interval of the >= 1 s delayed
         fraction is within ``rel_error`` of it, or the cap is hit; ``summary()["rel_error"]``
         says which.
     progress:

@@ -16,6 +16,7 @@ import pytest
 
 import snatsim
 from snatsim.cli.estimate import MAX_TRIALS
+from snatsim.mc import engine
 from snatsim.mc.engine import BLOCK_TRIALS
 
 CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.toml"
@@ -35,7 +36,8 @@ def _peak_bytes(trials: int) -> tuple[int, int]:
 
 
 @pytest.mark.slow
-def test_memory_grows_only_by_a_tally_row_per_block() -> None:
+def test_memory_grows_only_by_a_tally_row_per_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "MAX_BLOCK_TRIALS", BLOCK_TRIALS)  # the most rows per trial
     _peak_bytes(BLOCK_TRIALS)  # caches filled at first use are not the estimate's
     small, small_blocks = _peak_bytes(1 << 16)
     big, big_blocks = _peak_bytes(1 << 20)
@@ -45,3 +47,11 @@ def test_memory_grows_only_by_a_tally_row_per_block() -> None:
     assert per_block < 1024, per_block
     at_cap = small + per_block * MAX_TRIALS / BLOCK_TRIALS
     assert at_cap < LIMIT_BYTES / 2, at_cap
+
+
+@pytest.mark.slow
+def test_the_largest_blocks_work_in_bounded_memory() -> None:
+    _peak_bytes(BLOCK_TRIALS)
+    peak, blocks = _peak_bytes(engine.TARGET_BLOCKS * engine.MAX_BLOCK_TRIALS)
+    assert blocks == engine.TARGET_BLOCKS  # every block of the largest size
+    assert peak < 64 << 20, peak

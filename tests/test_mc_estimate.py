@@ -218,3 +218,14 @@ def test_a_fixed_source_port_is_refused_saying_why() -> None:
         snatsim.estimate(_scenario("workload.0.source_port=40000"), trials=4096)
     message = str(err.value)
     assert "EADDRINUSE" in message and "TIME_WAIT" in message and "snatsim run" in message
+
+
+def test_blocks_grow_with_the_trials_asked_and_keep_many_blocks() -> None:
+    assert engine.block_trials(0) == engine.BLOCK_TRIALS
+    assert engine.block_trials(engine.TARGET_BLOCKS * 2 * engine.BLOCK_TRIALS) \
+        == 2 * engine.BLOCK_TRIALS
+    assert engine.block_trials(engine.TARGET_BLOCKS * 2 * engine.BLOCK_TRIALS - 1) \
+        == engine.BLOCK_TRIALS
+    assert engine.block_trials(1e12) == engine.MAX_BLOCK_TRIALS
+    t = engine.run(plan(_scenario()), np.random.SeedSequence(2), 1 << 21)
+    assert set(t.sums[0][:, 0]) == {engine.block_trials(1 << 21)} and len(t.sums[0]) >= 64

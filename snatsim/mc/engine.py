@@ -3,7 +3,7 @@
 A trial is one new flow's SYN (the *leader*) towards one destination of a
 :class:`~snatsim.mc.steady.SteadyPlan`, at a time drawn uniformly in the measured window:
 
-1. **Occupancy** (one per block of :data:`BLOCK_TRIALS` trials): ``m ~ Poisson(H(t))`` confirmed
+1. **Occupancy** (one per block of trials, :func:`block_trials`): ``m ~ Poisson(H(t))`` confirmed
    entries (Little's law, :meth:`DestinationPlan.held`) at uniformly random window ports; on A3+
    each closing one (TIME_WAIT/CLOSE share at ``t``) is evictable when the ISN test passes, a
    coin flip for unrelated flows (spec §5.3).
@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from numpy.typing import NDArray
@@ -46,6 +47,13 @@ from snatsim.mc.alloc import max_rounds, search_rounds, search_rover, slot_law
 from snatsim.mc.steady import DestinationPlan, SteadyPlan
 
 BLOCK_TRIALS = 4096
+"""Trials of the smallest block (and of every block of a call asking for few trials)."""
+MAX_BLOCK_TRIALS = 1 << 16
+TARGET_BLOCKS = 64
+"""A call's blocks double in size from :data:`BLOCK_TRIALS` up to :data:`MAX_BLOCK_TRIALS` while a
+stream keeps at least this many: a block's fixed work (drawing its occupancy, the search's slot
+law) is then spread over more trials. On ``configs/default.toml`` a trial costs ~540 ns in
+blocks of 4,096 and ~190 ns in blocks of 65,536 (``benchmarks/estimate_speed.py``)."""
 # columns of a block tally (sums over the block's trials)
 TALLY = ("trials", "race", "gave_up", "eviction", "found", "kept", "evicted", "weight")
 MIN_BLOCKS = 16
@@ -58,7 +66,8 @@ and its noise was left out: legacy-rover's ticks got a 6.4e-8 wide interval on 0
 class Tallies:
     """Per block tallies: ``sums[k]`` of destination ``k``, shape (blocks, len(TALLY));
     ``clusters[i]`` of aligned workload ``i`` (columns :func:`snatsim.mc.cluster.cluster_columns`);
-    ``allocations`` counts the NAT decisions sampled (leaders, partners, every ticker's round)."""
+    ``allocations`` counts the NAT decisions sampled: the leaders (their race partners are
+    integrated, not drawn) and every ticker of a tick."""
 
     sums: tuple[NDArray[np.float64], ...]
     allocations: int
@@ -182,6 +191,16 @@ class DestinationSampler:
         return slot, searched, found, gave_up, evicted, search_slot
 
 
+def block_trials(flows: float) -> int:
+    """Trials per block of a destination asked for ``flows`` trials in one call (a power of two
+    times :data:`BLOCK_TRIALS`, at most :data:`MAX_BLOCK_TRIALS`, :data:`TARGET_BLOCKS` blocks
+    or more)."""
+    n = BLOCK_TRIALS
+    while n < MAX_BLOCK_TRIALS and 2 * n * TARGET_BLOCKS <= flows:
+        n *= 2
+    return n
+
+
 def run(steady: SteadyPlan, root: np.random.SeedSequence, trials: int, *,
         after: Tallies | None = None, chunk_trials: int = 1 << 16,
         progress: Callable[[int], None] | None = None) -> Tallies:
@@ -190,7 +209,9 @@ def run(steady: SteadyPlan, root: np.random.SeedSequence, trials: int, *,
     The streams are the destinations (steady trials, :class:`DestinationSampler`) and the aligned
     workloads (ticks of ``k`` flows, :class:`~snatsim.mc.cluster.ClusterSampler`; stream index
     ``len(destinations) + i`` in the block seeds). ``after``: tallies of an earlier call to extend
-    with the next blocks of every stream (``rel_error`` sampling). ``chunk_trials`` only sets how
+    with the next blocks of every stream (``rel_error`` sampling). A destination's blocks hold
+    :func:`block_trials` trials of its share of this call's ``trials`` (the same seed and trials
+    give the same blocks; a longer call samples larger ones). ``chunk_trials`` only sets how
     many flows are sampled between progress calls (memory is one block at a time); the tallies
     do not depend on it. ``progress(flows_done)`` is called after each chunk.
     """
@@ -203,18 +224,23 @@ def run(steady: SteadyPlan, root: np.random.SeedSequence, trials: int, *,
     dests, clusters = steady.destinations, steady.clusters
     rates = [d.rate_per_s for d in dests] + [c.tickers / c.period_s for c in clusters]
     total = sum(rates)
-    samplers: list[tuple[Callable[[np.random.Generator], NDArray[np.float64]], int, int]] = []
+    samplers: list[tuple[Callable[[np.random.Generator], NDArray[np.float64]], int]] = []
     for k in range(len(dests)):
-        ds = (UdpSampler if dests[k].udp else DestinationSampler)(steady, k)
-        samplers.append((ds.block, BLOCK_TRIALS, BLOCK_TRIALS))
+        if dests[k].udp:  # UDP lookups keep blocks of BLOCK_TRIALS
+            n = BLOCK_TRIALS
+            block = UdpSampler(steady, k).block
+        else:
+            n = block_trials(trials * rates[k] / total if total > 0 else trials / len(rates))
+            block = DestinationSampler(steady, k).block
+        samplers.append((partial(block, n=n), n))
     for c in clusters:
         cs = ClusterSampler(steady, c, steady.steering)
-        samplers.append((cs.block, CLUSTER_BLOCK * c.tickers, CLUSTER_BLOCK * c.tickers))
+        samplers.append((cs.block, CLUSTER_BLOCK * c.tickers))
     before = () if after is None else (*after.sums, *after.clusters)
     chunks = [chunk_trials]  # flows left before the next progress call
     done, allocations, out = 0, 0 if after is None else after.allocations, []
 
-    for i, (block, flows, allocs) in enumerate(samplers):
+    for i, (block, flows) in enumerate(samplers):
         share = rates[i] / total if total > 0 else 1.0 / len(samplers)
         first = len(before[i]) if before else 0
         rows = [before[i]] if before else []
@@ -222,7 +248,7 @@ def run(steady: SteadyPlan, root: np.random.SeedSequence, trials: int, *,
         for b in range(first, first + wanted):
             rows.append(block(np.random.default_rng(block_seed(root, i, b)))[None, :])
             done += flows
-            allocations += allocs
+            allocations += flows
             chunks[0] -= flows
             if progress is not None and chunks[0] <= 0:
                 progress(done)
