@@ -89,9 +89,9 @@ def estimate(scenario: Scenario | str | Path, *, rng: SeedLike = None, trials: i
         the interval); the cap of ``rel_error`` sampling when both are given. Default
         :data:`DEFAULT_TRIALS`.
     rel_error:
-        Sample (from :data:`FIRST_TRIALS`, or the floor of every stream's blocks, doubling) until the 95 % interval of the >= 1 s delayed
-        fraction is within ``rel_error`` of it, or the cap is hit; ``summary()["rel_error"]``
-        says which.
+        Sample (from :data:`FIRST_TRIALS` or every stream's floor of blocks, doubling) until
+        the 95 % interval of the >= 1 s delayed fraction is within ``rel_error`` of it, or the
+        cap is hit; ``summary()["rel_error"]`` says which.
     progress:
         Called as ``progress(trials_done, trials_planned)`` after each chunk.
 

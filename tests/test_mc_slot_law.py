@@ -1,4 +1,5 @@
-"""snatsim.mc.alloc.slot_law: the exact law of a search's slot, and the race term built on it.
+"""snatsim.mc.alloc.slot_law: the exact law of a search's slot, and the race term built on it;
+search_table: the search read from the distance to the next free port, field by field the search.
 
 The engine no longer searches for a leader's race partners: it reads the chance that one partner
 takes the leader's port from this law (spec §3.2, §4.4, §6.2). It is held against the analytic
@@ -16,7 +17,15 @@ import pytest
 import snatsim
 from snatsim.analytic.probing import chosen_slot_probabilities
 from snatsim.mc import engine
-from snatsim.mc.alloc import search_rounds, slot_law
+from snatsim.mc.alloc import (
+    free_distance,
+    free_virtual,
+    max_rounds,
+    search_rounds,
+    search_rover,
+    search_table,
+    slot_law,
+)
 from snatsim.mc.steady import plan
 
 OFFSETS = 1 << 16
@@ -84,3 +93,29 @@ def test_clash_odds_are_what_partners_drawn_by_the_engine_take(overrides: list[s
     freq = (partner == leader[:, None]).mean(axis=1)
     assert q.max() > 0
     assert np.all(np.abs(freq - q) <= 4 * np.sqrt(q * (1 - q) / n) + 1e-12)
+
+
+@pytest.mark.parametrize("size", [1, 2, 5, 128, 200, 1000, 64512, 65535])
+@pytest.mark.parametrize("density", [0.0, 0.5, 0.97, 0.999, 1.0])
+@pytest.mark.parametrize("a1", [False, True])
+def test_table_search_equals_the_search_field_by_field(size: int, density: float,
+                                                      a1: bool) -> None:
+    rng = np.random.default_rng(size)
+    busy = (rng.random(size) < density)[None, :]
+    offsets = rng.integers(0, OFFSETS, size=(3000, 1 if a1 else max_rounds(size)),
+                           dtype=np.uint16)
+    ref = search_rover(busy, offsets[:, 0]) if a1 else search_rounds(busy, offsets)
+    got = search_table(busy, offsets, free_distance(free_virtual(busy)[0]), a1=a1)
+    for name in ("slot", "probes", "busy_probes", "found", "rounds", "gave_up", "offset"):
+        want, have = getattr(ref, name), getattr(got, name)
+        assert have.dtype == want.dtype and np.array_equal(have, want), name
+
+
+def test_free_distance_is_the_walk_to_the_next_free_port() -> None:
+    busy = np.zeros(70_000 - OFFSETS + 3, dtype=bool)  # 3,467 ports: 18.9 laps of the circle
+    busy[[0, 1, 2, 3466]] = True
+    dist = free_distance(free_virtual(busy)[0])
+    virtual = busy[np.arange(OFFSETS) % busy.size]
+    walk = [next(i for i in range(8) if not virtual[(o + i) % OFFSETS]) for o in range(OFFSETS)]
+    assert np.array_equal(dist, walk)
+    assert np.all(free_distance(free_virtual(np.ones(9, dtype=bool))[0]) == OFFSETS)

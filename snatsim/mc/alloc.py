@@ -285,8 +285,62 @@ def search_rover(busy: NDArray[np.bool_], start: NDArray[np.integer]) -> SearchR
 OFFSETS = 1 << 16
 
 
+def free_virtual(busy: NDArray[np.bool_]) -> tuple[NDArray[np.intp], list[NDArray[np.intp]]]:
+    """The free virtual ports ``o`` (sorted; slot ``o % size``) of one occupancy row, and the free
+    slots seen on each lap of the 16-bit circle."""
+    size = busy.shape[-1]
+    free = np.flatnonzero(~busy.reshape(size))
+    laps = [free[:np.searchsorted(free, OFFSETS - k)] for k in range(0, OFFSETS, size)]
+    return np.concatenate([f + k * size for k, f in enumerate(laps)]), laps
+
+
+def free_distance(free_at: NDArray[np.intp]) -> NDArray[np.int32]:
+    """``dist[o]``: +1 probes from virtual port ``o`` to the next free one (0: ``o`` is free;
+    65,536 when none is), from :func:`free_virtual`'s ports."""
+    if free_at.size == 0:
+        return np.full(OFFSETS, OFFSETS, dtype=np.int32)
+    first = int(free_at[-1]) - OFFSETS + 1  # the offsets handed to each free port, in turn
+    nxt = np.repeat(free_at.astype(np.int32), np.diff(free_at, prepend=free_at[-1] - OFFSETS))
+    nxt -= np.arange(first, first + OFFSETS, dtype=np.int32)
+    out: NDArray[np.int32] = np.roll(nxt, first + OFFSETS)
+    return out
+
+
+def search_table(busy: NDArray[np.bool_], offsets: NDArray[np.integer],
+                 dist: NDArray[np.int32], *, a1: bool) -> SearchResult:
+    """:func:`search_rounds` (``a1``: :func:`search_rover` from column 0) on one occupancy row
+    without eviction, read from :func:`free_distance` where the first round finds a port.
+
+    An allocation whose first round finds a port takes ``o + dist[o]`` after ``dist[o]`` busy
+    probes; the others (a long busy run) are searched. Every field equals the search's (tested):
+    the same kernel probes (spec §4.4), looked up once per occupancy instead of walked per
+    allocation.
+    """
+    offsets = np.asarray(offsets)
+    shape, size = offsets.shape[:-1], busy.shape[-1]
+    off = offsets[..., 0].reshape(-1).astype(np.int64)
+    d = dist[off]
+    ok = d < (size - 1 if a1 else min(size, NF_NAT_MAX_ATTEMPTS))
+    end = (off + d) & 0xFFFF
+    slot, offset = (end % size).astype(np.uint16), end.astype(np.uint16)
+    probes, found = (d + 1).astype(np.int32), d.astype(np.int32)
+    rounds, gave_up = np.ones(off.size, dtype=np.uint8), np.zeros(off.size, dtype=bool)
+    rest = np.flatnonzero(~ok)
+    if rest.size:
+        flat = offsets.reshape(off.size, -1)[rest]
+        res = search_rover(busy, flat[:, 0]) if a1 else search_rounds(busy, flat)
+        slot[rest], probes[rest], found[rest] = res.slot, res.probes, res.found
+        rounds[rest], gave_up[rest], offset[rest] = res.rounds, res.gave_up, res.offset
+    return SearchResult(slot=slot.reshape(shape), probes=probes.reshape(shape),
+                        busy_probes=found.reshape(shape), found=found.reshape(shape),
+                        rounds=rounds.reshape(shape), gave_up=gave_up.reshape(shape),
+                        offset=offset.reshape(shape))
+
+
 def slot_law(busy: NDArray[np.bool_], *, a1: bool, evictable: NDArray[np.bool_] | None = None,
-             out: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+             out: NDArray[np.float64] | None = None,
+             free: tuple[NDArray[np.intp], list[NDArray[np.intp]]] | None = None
+             ) -> NDArray[np.float64]:
     """Exact law of the window slot one search returns from a uniform u16 offset (spec §4.4).
 
     ``busy`` (and ``evictable``, A3+) is one occupancy row of ``size`` slots. ``a1``: the A1
@@ -301,7 +355,8 @@ def slot_law(busy: NDArray[np.bool_], *, a1: bool, evictable: NDArray[np.bool_] 
     (:class:`_Batch`, the probes of :func:`search_rounds`). ``out``: a ``size`` float64 array to
     fill, reused by a caller that asks again and again (the ~30 small arrays here stay in the
     heap below glibc's mmap threshold; a fresh 512 KiB law each time was mapped and faulted in,
-    which cost more than the counting, see :data:`ONE_BUFFER_MAX`).
+    which cost more than the counting, see :data:`ONE_BUFFER_MAX`); ``free``: the row's
+    :func:`free_virtual`, when the caller has it.
     """
     size = busy.shape[-1]
     row = np.ascontiguousarray(busy).reshape(1, size)
@@ -312,9 +367,7 @@ def slot_law(busy: NDArray[np.bool_], *, a1: bool, evictable: NDArray[np.bool_] 
     law.fill(0.0)
     laps: list[NDArray[np.intp]] = []  # free slots seen on each lap of the 16-bit circle
     if evict is None:
-        free = np.flatnonzero(~row[0])
-        laps = [free[:np.searchsorted(free, OFFSETS - k)] for k in range(0, OFFSETS, size)]
-        free_at = np.concatenate([f + k * size for k, f in enumerate(laps)])
+        free_at, laps = free_virtual(row) if free is None else free
     reach = 1.0 / OFFSETS
     for r, attempts in enumerate(rounds):
         last = r == len(rounds) - 1

@@ -43,7 +43,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from snatsim.kernel.eras import NatEra
-from snatsim.mc.alloc import max_rounds, search_rounds, search_rover, slot_law
+from snatsim.mc.alloc import (
+    free_distance,
+    free_virtual,
+    max_rounds,
+    search_rounds,
+    search_rover,
+    search_table,
+    slot_law,
+)
 from snatsim.mc.steady import DestinationPlan, SteadyPlan
 
 BLOCK_TRIALS = 4096
@@ -120,13 +128,17 @@ class DestinationSampler:
         held_p = float(d.pod_port_held(d.held(t_s))) if d.preserve else 1.0
         cpu = rng.choice(self.cpu_p.size, n, p=self.cpu_p)
         delta_s = p.nat_to_confirm_us.sample(rng, n) * 1e-6
+        free = dist = None
+        if evictable is None or not evictable.any():
+            free = free_virtual(busy)
+            dist = free_distance(free[0])
         slot, searched, res_found, gave_up, evicted, rover = self._take_ports(
-            rng, busy, evictable, held_p, (n,))
+            rng, busy, evictable, held_p, (n,), dist)
         found = res_found + (searched & d.preserve)  # a held pod port: the used-check counts it
         mu = self.other_rate[cpu] * (delta_s + self.delta_mean_s)
         race = 0.0
         if self.other_rate.max() > 0:
-            clash = self._clash_odds(busy, evictable, held_p, slot, rover)
+            clash = self._clash_odds(busy, evictable, held_p, slot, rover, free)
             lose = -np.expm1(-0.5 * mu * clash)  # 1 - E[(1 - clash / 2) ** J], J ~ Poisson(mu)
             lose[gave_up] = 0.0  # already lost to exhaustion
             race = float(lose.sum())
@@ -136,7 +148,8 @@ class DestinationSampler:
                          (~searched).sum(), evicted.sum(), -np.expm1(-mu).sum()], dtype=float)
 
     def _clash_odds(self, busy: NDArray[np.bool_], evictable: NDArray[np.bool_] | None,
-                    held_p: float, slot: NDArray[np.int64], rover: NDArray[np.int64]
+                    held_p: float, slot: NDArray[np.int64], rover: NDArray[np.int64],
+                    free: tuple[NDArray[np.intp], list[NDArray[np.intp]]] | None = None
                     ) -> NDArray[np.float64]:
         """P(one partner NAT takes the leader's window slot ``slot``), given the block's occupancy.
 
@@ -152,7 +165,7 @@ class DestinationSampler:
         if self.shared_start:
             out += held_p * (slot == rover)
         else:
-            self._law = slot_law(busy, a1=self.a1, evictable=evictable, out=self._law)
+            self._law = slot_law(busy, a1=self.a1, evictable=evictable, out=self._law, free=free)
             out += held_p * self._law[slot]
         return out
 
@@ -167,11 +180,14 @@ class DestinationSampler:
         return t_s, busy
 
     def _take_ports(self, rng: np.random.Generator, busy: NDArray[np.bool_],
-                    evictable: NDArray[np.bool_] | None, held_p: float, shape: tuple[int, ...]
+                    evictable: NDArray[np.bool_] | None, held_p: float, shape: tuple[int, ...],
+                    dist: NDArray[np.int32] | None = None
                     ) -> tuple[NDArray[np.int64], NDArray[np.bool_], NDArray[np.int32],
                                NDArray[np.bool_], NDArray[np.bool_], NDArray[np.int64]]:
         """Window slot each flow's NAT takes: the pod port kept, or the search's choice.
 
+        ``dist``: the occupancy's :func:`~snatsim.mc.alloc.free_distance` when no port is
+        evictable (the search is then read from it, :func:`~snatsim.mc.alloc.search_table`).
         Returns the slot, searched, found, gave_up and evicted flags, and the search's own slot
         (A1 rover: where the rover points after this flow's search, uniform start).
         """
@@ -179,7 +195,9 @@ class DestinationSampler:
         searched = rng.random(shape) < held_p
         pod_slot = d.pod_lo - d.lo + d.pod_step * rng.integers(0, d.pod_choices, size=shape)
         offsets = rng.integers(0, 1 << 16, size=(*shape, self.rounds), dtype=np.uint16)
-        if self.a1:
+        if dist is not None:
+            res = search_table(busy, offsets, dist, a1=self.a1)
+        elif self.a1:
             res = search_rover(busy, offsets[..., 0])
         else:
             res = search_rounds(busy, offsets, evictable=evictable)
