@@ -244,13 +244,10 @@ def run(steady: SteadyPlan, root: np.random.SeedSequence, trials: int, *,
     total = sum(rates)
     samplers: list[tuple[Callable[[np.random.Generator], NDArray[np.float64]], int]] = []
     for k in range(len(dests)):
-        if dests[k].udp:  # UDP lookups keep blocks of BLOCK_TRIALS
-            n = BLOCK_TRIALS
-            block = UdpSampler(steady, k).block
-        else:
-            n = block_trials(trials * rates[k] / total if total > 0 else trials / len(rates))
-            block = DestinationSampler(steady, k).block
-        samplers.append((partial(block, n=n), n))
+        sampler = (UdpSampler if dests[k].udp else DestinationSampler)(steady, k)
+        n = BLOCK_TRIALS if dests[k].udp else block_trials(  # UDP keeps blocks of BLOCK_TRIALS
+            trials * rates[k] / total if total > 0 else trials / len(rates))
+        samplers.append((partial(sampler.block, n=n), n))
     for c in clusters:
         cs = ClusterSampler(steady, c, steady.steering)
         samplers.append((cs.block, CLUSTER_BLOCK * c.tickers))
