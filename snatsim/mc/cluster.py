@@ -33,7 +33,9 @@ not modelled (those two still share a port here).
 Draw order per block: ``t``, then per destination ``m`` and busy ports, pod-port-held uniforms,
 pod ports, jitter, the burst phase (bursts whose clients' CPUs cycle only), the destinations
 (several only), then per round: CPUs (steering ``flow-hash`` in round 0, ``random`` every round),
-deltas, search offsets.
+deltas, search offsets. A block draws only from its own generator, and only while one of its
+flows is still active; :meth:`ClusterSampler.blocks` runs several blocks stacked (rows of ticks),
+each giving the row it gives alone.
 """
 
 from __future__ import annotations
@@ -143,8 +145,81 @@ class ClusterSampler:
 
     def block(self, rng: np.random.Generator, n: int = CLUSTER_BLOCK) -> NDArray[np.float64]:
         """Tally ``n`` ticks (see the module docstring for the draw order)."""
+        out: NDArray[np.float64] = self.blocks([rng], n)[0]
+        return out
+
+    def blocks(self, rngs: list[np.random.Generator], n: int = CLUSTER_BLOCK
+               ) -> NDArray[np.float64]:
+        """Tally ``n`` ticks from each generator of ``rngs`` (one block each, rows in order).
+
+        Every block draws from its own generator in the order of the module docstring, so its
+        row equals :meth:`block` on it; the work runs on the blocks stacked (rows of ticks), so
+        numpy's per-call cost is paid once per ticker and round, not once per block.
+        """
+        p, c = self.plan, self.cluster
+        k, b = c.tickers, len(rngs)
+        draws = [self._draw_tick(rng, n) for rng in rngs]
+        busy = [np.vstack([x[1][g] for x in draws]) for g in range(len(self.dests))]
+        held_p = np.repeat(np.array([x[0] for x in draws]), n, axis=0)  # (b n, dests)
+        u_held, pod_slot, jitter, cpu, choice = (
+            np.concatenate([x[j] for x in draws]) for j in range(2, 7))
+        many = len(self.dests) > 1
+        searched = u_held < np.take_along_axis(held_p, choice.reshape(b * n, k), axis=1)
+        active = np.ones((b * n, k), dtype=bool)
+        lost = np.zeros((b * n, k), dtype=np.int64)
+        found = np.zeros(b, dtype=np.int64)
+        alive = np.arange(b)  # blocks with a flow still active: only they draw the next round
+        for r, send_s in enumerate(self.sends):
+            if r:
+                alive = alive[active.reshape(b, n * k)[alive].any(axis=1)]
+                if not alive.size:
+                    break
+            delta = np.zeros((b, n * k))
+            start = np.zeros((b, n * k, self.rounds), dtype=np.uint16)
+            for i in alive:
+                if self.steering == "random" or (self.steering == "flow-hash" and r == 0):
+                    cpu[i * n:(i + 1) * n] = rngs[i].integers(0, p.cpus, size=(n, k))
+                delta[i] = p.nat_to_confirm_us.sample(rngs[i], n * k) * 1e-6
+                start[i] = rngs[i].integers(0, 1 << 16, size=(n * k, self.rounds),
+                                            dtype=np.uint16)
+            nat, conf = cpu_fifo(jitter + send_s, delta.reshape(b * n, k), cpu, active, p.cpus)
+            drop = np.zeros((b * n, k), dtype=bool)
+            for g, (dest, rows) in enumerate(zip(self.dests, busy, strict=True)):
+                here = active & (choice == g) if many else active  # flows to this destination
+                res = (search_rover(rows[alive], start[alive, :, 0]) if self.a1
+                       else search_rounds(rows[alive], start[alive]))
+                slot_alive = np.zeros((b, n * k), dtype=np.int64)
+                slot_alive[alive] = res.slot
+                gave_up = np.zeros((b, n * k), dtype=bool)
+                gave_up[alive] = res.gave_up
+                counted = np.zeros((b, n * k), dtype=np.int64)
+                counted[alive] = res.found
+                counted += dest.preserve
+                found += (counted * (searched & here).reshape(b, n * k)).sum(axis=1)
+                slot = slot_alive.reshape(b * n, k)
+                if self.rover:
+                    drop |= rover_losers(nat, conf, here & searched)
+                    drop |= slot_losers(nat, conf, pod_slot, here & ~searched)
+                else:
+                    drop |= slot_losers(nat, conf, np.where(searched, slot, pod_slot), here) | (
+                        here & searched & gave_up.reshape(b * n, k))
+            lost += drop
+            active = drop
+        sends = len(self.sends)
+        hist = np.stack([np.bincount(x, minlength=sends + 1)
+                         for x in lost.reshape(b, n * k)])
+        kept = (~searched).reshape(b, n * k).sum(axis=1)
+        return np.column_stack([np.full(b, n), np.full(b, n * k), kept, found, hist]
+                               ).astype(float)
+
+    def _draw_tick(self, rng: np.random.Generator, n: int) -> tuple[
+            NDArray[np.float64], list[NDArray[np.bool_]], NDArray[np.float64],
+            NDArray[np.int64], NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]]:
+        """A block's draws before its first round: the pod-port-held odds per destination, each
+        destination's occupancy row, the held uniforms, pod ports, jitter, CPUs (client
+        steering; round 0 redraws them otherwise) and destinations, shape (n, tickers)."""
         d, p, c = self.dest, self.plan, self.cluster
-        k, cpus = c.tickers, p.cpus
+        k = c.tickers
         t_s = rng.uniform(p.warmup_s, p.duration_s)
         busy = []
         for dest in self.dests:  # each destination's own occupancy at t
@@ -159,36 +234,9 @@ class ClusterSampler:
         jitter = c.jitter_s.sample(rng, n * k).reshape(n, k)
         patterns = np.asarray(c.cpus, dtype=np.int64)
         if len(patterns) == 1:
-            cpu = np.broadcast_to(patterns[0], (n, k))
+            cpu = np.repeat(patterns[:1], n, axis=0)
         else:  # a burst: which clients' turn it is (one integer per tick, drawn only here)
             cpu = patterns[rng.integers(0, len(patterns), size=n)]
-        many = len(self.dests) > 1  # each connection's destination, kept by its retransmits
-        choice = (rng.choice(len(self.dests), size=(n, k), p=self.dest_p) if many
+        choice = (rng.choice(len(self.dests), size=(n, k), p=self.dest_p) if len(self.dests) > 1
                   else np.zeros((n, k), dtype=np.int64))
-        searched = u_held < held_p[choice]
-        active = np.ones((n, k), dtype=bool)
-        lost = np.zeros((n, k), dtype=np.int64)
-        found = 0.0
-        for r, send_s in enumerate(self.sends):
-            if r and not active.any():
-                break
-            if self.steering == "random" or (self.steering == "flow-hash" and r == 0):
-                cpu = rng.integers(0, cpus, size=(n, k))
-            delta = p.nat_to_confirm_us.sample(rng, n * k).reshape(n, k) * 1e-6
-            nat, conf = cpu_fifo(jitter + send_s, delta, cpu, active, cpus)
-            start = rng.integers(0, 1 << 16, size=(n, k, self.rounds), dtype=np.uint16)
-            drop = np.zeros((n, k), dtype=bool)
-            for g, (dest, row) in enumerate(zip(self.dests, busy, strict=True)):
-                here = active & (choice == g) if many else active  # flows to this destination
-                res = search_rover(row, start[..., 0]) if self.a1 else search_rounds(row, start)
-                found += float(np.sum((res.found + dest.preserve) * (searched & here)))
-                if self.rover:
-                    drop |= rover_losers(nat, conf, here & searched)
-                    drop |= slot_losers(nat, conf, pod_slot, here & ~searched)
-                else:
-                    slot = np.where(searched, res.slot.astype(np.int64), pod_slot)
-                    drop |= slot_losers(nat, conf, slot, here) | (here & searched & res.gave_up)
-            lost += drop
-            active = drop
-        hist = np.bincount(lost.ravel(), minlength=len(self.sends) + 1)
-        return np.array([n, n * k, float((~searched).sum()), found, *hist], dtype=float)
+        return held_p, busy, u_held, pod_slot, jitter, cpu, choice

@@ -64,6 +64,8 @@ law) is then spread over more trials. On ``configs/default.toml`` a trial costs 
 blocks of 4,096 and ~190 ns in blocks of 65,536 (``benchmarks/estimate_speed.py``)."""
 # columns of a block tally (sums over the block's trials)
 TALLY = ("trials", "race", "gave_up", "eviction", "found", "kept", "evicted", "weight")
+GROUP_BLOCKS = 64
+"""Most blocks of one stream sampled in one call (a cluster's are stacked: bounded memory)."""
 MIN_BLOCKS = 16
 """Fewest blocks sampled per stream: every stream then spreads over all of the estimate's batch-means
 groups, so its own spread enters the interval (a stream with fewer blocks entered every group whole
@@ -242,33 +244,44 @@ def run(steady: SteadyPlan, root: np.random.SeedSequence, trials: int, *,
     dests, clusters = steady.destinations, steady.clusters
     rates = [d.rate_per_s for d in dests] + [c.tickers / c.period_s for c in clusters]
     total = sum(rates)
-    samplers: list[tuple[Callable[[np.random.Generator], NDArray[np.float64]], int]] = []
+    samplers: list[tuple[Callable[[list[np.random.Generator]], NDArray[np.float64]], int]] = []
     for k in range(len(dests)):
         sampler = (UdpSampler if dests[k].udp else DestinationSampler)(steady, k)
         n = BLOCK_TRIALS if dests[k].udp else block_trials(  # UDP keeps blocks of BLOCK_TRIALS
             trials * rates[k] / total if total > 0 else trials / len(rates))
-        samplers.append((partial(sampler.block, n=n), n))
+        samplers.append((partial(_one_by_one, sampler.block, n), n))
     for c in clusters:
         cs = ClusterSampler(steady, c, steady.steering)
-        samplers.append((cs.block, CLUSTER_BLOCK * c.tickers))
+        samplers.append((cs.blocks, CLUSTER_BLOCK * c.tickers))
     before = () if after is None else (*after.sums, *after.clusters)
-    chunks = [chunk_trials]  # flows left before the next progress call
+    left = chunk_trials  # flows left before the next progress call
     done, allocations, out = 0, 0 if after is None else after.allocations, []
 
-    for i, (block, flows) in enumerate(samplers):
+    for i, (blocks, flows) in enumerate(samplers):
         share = rates[i] / total if total > 0 else 1.0 / len(samplers)
         first = len(before[i]) if before else 0
         rows = [before[i]] if before else []
         wanted = max(1, round(trials * share / flows), MIN_BLOCKS - first)
-        for b in range(first, first + wanted):
-            rows.append(block(np.random.default_rng(block_seed(root, i, b)))[None, :])
-            done += flows
-            allocations += flows
-            chunks[0] -= flows
-            if progress is not None and chunks[0] <= 0:
+        b = first
+        while b < first + wanted:  # groups of blocks up to the next progress call
+            group = min(first + wanted - b, max(1, -(-left // flows)), GROUP_BLOCKS)
+            rows.append(blocks([np.random.default_rng(block_seed(root, i, b + j))
+                                for j in range(group)]))
+            b += group
+            done += group * flows
+            allocations += group * flows
+            left -= group * flows
+            if progress is not None and left <= 0:
                 progress(done)
-                chunks[0] = chunk_trials
+            if left <= 0:
+                left = chunk_trials
         out.append(np.vstack(rows))
     if progress is not None:
         progress(done)
     return Tallies(tuple(out[:len(dests)]), allocations, tuple(out[len(dests):]))
+
+
+def _one_by_one(block: Callable[..., NDArray[np.float64]], n: int,
+                rngs: list[np.random.Generator]) -> NDArray[np.float64]:
+    """Rows of ``block(rng, n=n)`` for each generator (samplers without a stacked version)."""
+    return np.vstack([block(rng, n=n) for rng in rngs])
