@@ -62,6 +62,10 @@ TARGET_BLOCKS = 64
 stream keeps at least this many: a block's fixed work (drawing its occupancy, the search's slot
 law) is then spread over more trials. On ``configs/default.toml`` a trial costs ~540 ns in
 blocks of 4,096 and ~190 ns in blocks of 65,536 (``benchmarks/estimate_speed.py``)."""
+TABLE_TRIALS = 1 << 14
+"""Blocks of at least this many trials read their searches from the occupancy's
+:func:`~snatsim.mc.alloc.free_distance` (same results); building it (~0.3 ms) costs more than
+searching a smaller block directly."""
 # columns of a block tally (sums over the block's trials)
 TALLY = ("trials", "race", "gave_up", "eviction", "found", "kept", "evicted", "weight")
 GROUP_BLOCKS = 64
@@ -132,8 +136,10 @@ class DestinationSampler:
         delta_s = p.nat_to_confirm_us.sample(rng, n) * 1e-6
         free = dist = None
         if evictable is None or not evictable.any():
-            free = free_virtual(busy)
-            dist = free_distance(free[0])
+            if not self.shared_start or n >= TABLE_TRIALS:  # the slot law reads free ports
+                free = free_virtual(busy)
+            if free is not None and n >= TABLE_TRIALS:
+                dist = free_distance(free[0])
         slot, searched, res_found, gave_up, evicted, rover = self._take_ports(
             rng, busy, evictable, held_p, (n,), dist)
         found = res_found + (searched & d.preserve)  # a held pod port: the used-check counts it
