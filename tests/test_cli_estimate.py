@@ -68,7 +68,7 @@ def test_rel_error_says_when_the_cap_stopped_it(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr("snatsim.estimates.MAX_TRIALS", 8192)
     data = estimate_json("--rel-error", "1e-9")
     # the cap is below the floor of MIN_BLOCKS blocks per stream, which is sampled regardless
-    floor = engine.MIN_BLOCKS * engine.BLOCK_TRIALS
+    floor = engine.MIN_BLOCKS * engine.SMALLEST_BLOCK_TRIALS
     assert data["rel_error"]["stopped_by"] == "trials cap" and data["trials"] == floor
     result = runner.invoke(app, ["estimate", str(CONFIG), "--rel-error", "1e-9", "--no-progress"],
                            env=WIDE)

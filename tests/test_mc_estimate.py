@@ -41,7 +41,7 @@ def test_summary_has_the_simulation_keys_plus_method_trials_allocations() -> Non
     assert set(des) <= set(mc)
     for key in ("conntrack", "connections", "syn", "delayed_fraction", "drops", "ports"):
         assert set(des[key]) == set(mc[key]), key
-    floor = engine.MIN_BLOCKS * engine.BLOCK_TRIALS  # 8,192 asked: every stream samples the floor
+    floor = engine.MIN_BLOCKS * engine.SMALLEST_BLOCK_TRIALS  # 8,192 asked: the floor, 16 x 512
     assert mc["method"] == "mc" and mc["trials"] == floor and mc["allocations"] >= floor
     assert mc["provenance"]["seed"] == 1
     assert mc["provenance"]["config"] == _scenario().to_dict()
@@ -138,10 +138,13 @@ def test_rel_error_sampling_extends_with_the_next_blocks() -> None:
     root = np.random.SeedSequence(5)
     half = engine.run(steady, root, 60_000)
     both = engine.run(steady, root, 60_000, after=half)
+    total = sum(d.rate_per_s for d in steady.destinations) + sum(
+        c.tickers / c.period_s for c in steady.clusters)
     for k, (x, y) in enumerate(zip(half.sums, both.sums, strict=True)):
         assert np.array_equal(y[:len(x)], x) and len(y) > len(x)
+        n = engine.block_trials(60_000 * steady.destinations[k].rate_per_s / total)
         nxt = engine.DestinationSampler(steady, k).block(
-            np.random.default_rng(engine.block_seed(root, k, len(x))))
+            np.random.default_rng(engine.block_seed(root, k, len(x))), n)
         assert np.array_equal(y[len(x)], nxt)
     assert both.trials > half.trials and both.allocations > half.allocations
 
@@ -165,9 +168,11 @@ def test_rel_error_stops_at_the_target_or_says_the_cap_was_hit() -> None:
     lo, hi = hit["delayed_fraction_ci95"]["ge_1s"]
     assert (hi - lo) / 2 <= 0.5 * hit["delayed_fraction"]["ge_1s"]
     capped = snatsim.estimate(_scenario("node.cpus=1"), rng=1, rel_error=0.1,
-                              trials=3 * engine.BLOCK_TRIALS).summary()
+                              trials=engine.MIN_BLOCKS * engine.SMALLEST_BLOCK_TRIALS // 2
+                              ).summary()
     assert capped["rel_error"]["stopped_by"] == "trials cap"
-    assert capped["trials"] == engine.MIN_BLOCKS * engine.BLOCK_TRIALS  # the floor beats the cap
+    # the floor beats the cap: MIN_BLOCKS blocks, of the smallest size for so few trials
+    assert capped["trials"] == engine.MIN_BLOCKS * engine.SMALLEST_BLOCK_TRIALS
 
 
 def test_pod_port_held_is_the_fixed_point() -> None:
@@ -221,7 +226,12 @@ def test_a_fixed_source_port_is_refused_saying_why() -> None:
 
 
 def test_blocks_grow_with_the_trials_asked_and_keep_many_blocks() -> None:
-    assert engine.block_trials(0) == engine.BLOCK_TRIALS
+    assert engine.block_trials(0) == engine.SMALLEST_BLOCK_TRIALS
+    assert engine.block_trials(engine.MIN_BLOCKS * engine.BLOCK_TRIALS) == engine.BLOCK_TRIALS
+    assert engine.block_trials(engine.MIN_BLOCKS * engine.BLOCK_TRIALS // 2) \
+        == engine.BLOCK_TRIALS // 2  # 16 blocks of half the size hold what is asked
+    assert engine.block_trials(engine.MIN_BLOCKS * engine.BLOCK_TRIALS // 2 + 1) \
+        == engine.BLOCK_TRIALS
     assert engine.block_trials(engine.TARGET_BLOCKS * 2 * engine.BLOCK_TRIALS) \
         == 2 * engine.BLOCK_TRIALS
     assert engine.block_trials(engine.TARGET_BLOCKS * 2 * engine.BLOCK_TRIALS - 1) \

@@ -48,6 +48,7 @@ from snatsim.mc.alloc import max_rounds, search_rounds, search_rover
 from snatsim.mc.steady import ClusterPlan, DestinationPlan, SteadyPlan
 
 CLUSTER_BLOCK = 64  # ticks per block
+SMALLEST_CLUSTER_BLOCK = 4  # ... of a call asking for fewer than MIN_BLOCKS * CLUSTER_BLOCK ticks
 
 
 def cluster_columns(sends: int) -> tuple[str, ...]:

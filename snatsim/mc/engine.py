@@ -55,7 +55,10 @@ from snatsim.mc.alloc import (
 from snatsim.mc.steady import DestinationPlan, SteadyPlan
 
 BLOCK_TRIALS = 4096
-"""Trials of the smallest block (and of every block of a call asking for few trials)."""
+"""Trials of a block of a call asking for between ``MIN_BLOCKS * BLOCK_TRIALS`` and
+``2 * TARGET_BLOCKS * BLOCK_TRIALS`` trials (see :func:`block_trials`)."""
+SMALLEST_BLOCK_TRIALS = 512
+"""Trials of the smallest block (a call asking for at most ``MIN_BLOCKS`` times as many)."""
 MAX_BLOCK_TRIALS = 1 << 16
 TARGET_BLOCKS = 64
 """A call's blocks double in size from :data:`BLOCK_TRIALS` up to :data:`MAX_BLOCK_TRIALS` while a
@@ -217,13 +220,20 @@ class DestinationSampler:
         return slot, searched, found, gave_up, evicted, search_slot
 
 
-def block_trials(flows: float) -> int:
-    """Trials per block of a destination asked for ``flows`` trials in one call (a power of two
-    times :data:`BLOCK_TRIALS`, at most :data:`MAX_BLOCK_TRIALS`, :data:`TARGET_BLOCKS` blocks
-    or more)."""
-    n = BLOCK_TRIALS
-    while n < MAX_BLOCK_TRIALS and 2 * n * TARGET_BLOCKS <= flows:
+def block_trials(flows: float, base: int = BLOCK_TRIALS, smallest: int | None = None,
+                 most: int | None = None) -> int:
+    """Trials per block of a stream asked for ``flows`` trials in one call: ``base`` doubled up
+    to ``most`` (:data:`MAX_BLOCK_TRIALS`) while the stream keeps :data:`TARGET_BLOCKS` blocks or
+    more, or halved down to ``smallest`` (:data:`SMALLEST_BLOCK_TRIALS`) while
+    :data:`MIN_BLOCKS` blocks of half the size still hold ``flows`` (the floor of
+    :data:`MIN_BLOCKS` blocks then samples about what was asked, not ``MIN_BLOCKS * base``)."""
+    most = MAX_BLOCK_TRIALS if most is None else most
+    smallest = SMALLEST_BLOCK_TRIALS if smallest is None else smallest
+    n = base
+    while n < most and 2 * n * TARGET_BLOCKS <= flows:
         n *= 2
+    while n > smallest and MIN_BLOCKS * (n // 2) >= flows:
+        n //= 2
     return n
 
 
@@ -235,13 +245,15 @@ def run(steady: SteadyPlan, root: np.random.SeedSequence, trials: int, *,
     The streams are the destinations (steady trials, :class:`DestinationSampler`) and the aligned
     workloads (ticks of ``k`` flows, :class:`~snatsim.mc.cluster.ClusterSampler`; stream index
     ``len(destinations) + i`` in the block seeds). ``after``: tallies of an earlier call to extend
-    with the next blocks of every stream (``rel_error`` sampling). A destination's blocks hold
-    :func:`block_trials` trials of its share of this call's ``trials`` (the same seed and trials
-    give the same blocks; a longer call samples larger ones). ``chunk_trials`` only sets how
-    many flows are sampled between progress calls (memory is one block at a time); the tallies
+    with the next blocks of every stream (``rel_error`` sampling). A stream's blocks hold
+    :func:`block_trials` trials (a cluster's: ticks, from :data:`~snatsim.mc.cluster.CLUSTER_BLOCK`
+    down to :data:`~snatsim.mc.cluster.SMALLEST_CLUSTER_BLOCK`) of its share of this call's
+    ``trials`` (the same seed and trials give the same blocks; a longer call samples larger
+    ones, a short one smaller ones). ``chunk_trials`` only sets how many flows are sampled
+    between progress calls (memory is one group of blocks at a time); the tallies
     do not depend on it. ``progress(flows_done)`` is called after each chunk.
     """
-    from snatsim.mc.cluster import CLUSTER_BLOCK, ClusterSampler
+    from snatsim.mc.cluster import CLUSTER_BLOCK, SMALLEST_CLUSTER_BLOCK, ClusterSampler
     from snatsim.mc.udp import UdpSampler
 
     if steady.exhaustion is not None:
@@ -256,9 +268,11 @@ def run(steady: SteadyPlan, root: np.random.SeedSequence, trials: int, *,
         n = BLOCK_TRIALS if dests[k].udp else block_trials(  # UDP keeps blocks of BLOCK_TRIALS
             trials * rates[k] / total if total > 0 else trials / len(rates))
         samplers.append((partial(_one_by_one, sampler.block, n), n))
-    for c in clusters:
+    for j, c in enumerate(clusters):
         cs = ClusterSampler(steady, c, steady.steering)
-        samplers.append((cs.blocks, CLUSTER_BLOCK * c.tickers))
+        ticks = block_trials(trials * rates[len(dests) + j] / total / c.tickers if total > 0
+                             else 0, CLUSTER_BLOCK, SMALLEST_CLUSTER_BLOCK, CLUSTER_BLOCK)
+        samplers.append((partial(cs.blocks, n=ticks), ticks * c.tickers))
     before = () if after is None else (*after.sums, *after.clusters)
     left = chunk_trials  # flows left before the next progress call
     done, allocations, out = 0, 0 if after is None else after.allocations, []
