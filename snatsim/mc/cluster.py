@@ -40,6 +40,9 @@ each giving the row it gives alone.
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -59,50 +62,53 @@ def cluster_columns(sends: int) -> tuple[str, ...]:
 def cpu_fifo(arrive_s: NDArray[np.float64], delta_s: NDArray[np.float64],
              cpu: NDArray[np.int64], active: NDArray[np.bool_],
              cpus: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """NAT and confirm times of each active flow when every CPU is a FIFO (inactive: inf)."""
+    """NAT and confirm times of each active flow when every CPU is a FIFO (inactive: inf).
+
+    Flows are taken in arrival order (ties: flow order), NAT at ``max(arrival, the CPU's last
+    confirm)``, confirm ``delta`` later (spec §3.2, §13.1), one position of that order at a time
+    for all rows, up to the most active flows of a row (inactive ones sort last, and their inf
+    times leave the active ones alone)."""
     n, k = arrive_s.shape
     t = np.where(active, arrive_s, np.inf)
     order = np.argsort(t, axis=1, kind="stable")
-    rows = np.arange(n)
-    free = np.zeros((n, cpus))
-    nat = np.full((n, k), np.inf)
-    conf = np.full((n, k), np.inf)
-    for p in range(k):
-        i = order[:, p]
-        a = t[rows, i]
-        ok = np.isfinite(a)
-        if not ok.any():
-            break
-        c = cpu[rows, i]
-        s = np.maximum(a, free[rows, c])
-        e = s + delta_s[rows, i]
-        free[rows[ok], c[ok]] = e[ok]
-        nat[rows[ok], i[ok]] = s[ok]
-        conf[rows[ok], i[ok]] = e[ok]
+    rows = np.arange(n)[:, None]
+    arrive_p = np.take_along_axis(t, order, axis=1).T.copy()  # [position in arrival order, row]
+    delta_p = np.take_along_axis(delta_s, order, axis=1).T.copy()
+    free_at = (rows * cpus + np.take_along_axis(cpu, order, axis=1)).T.copy()  # CPU of a row
+    free = np.zeros(n * cpus)
+    nat_p, conf_p = np.full((k, n), np.inf), np.full((k, n), np.inf)
+    for p in range(int(active.sum(axis=1).max(initial=0))):
+        np.maximum(arrive_p[p], free[free_at[p]], out=nat_p[p])
+        np.add(nat_p[p], delta_p[p], out=conf_p[p])
+        free[free_at[p]] = conf_p[p]
+    nat, conf = np.empty((n, k)), np.empty((n, k))
+    nat[rows, order] = nat_p.T
+    conf[rows, order] = conf_p.T
     return nat, conf
 
 
 def rover_losers(nat_s: NDArray[np.float64], conf_s: NDArray[np.float64],
                  part: NDArray[np.bool_]) -> NDArray[np.bool_]:
-    """Flows ``part`` that share a rover port with an earlier confirm (A1 rover, spec §4.4)."""
+    """Flows ``part`` that share a rover port with an earlier confirm (A1 rover, spec §4.4).
+
+    Walked in NAT order, one position for all rows at a time, up to the most flows ``part`` of
+    a row (the others sort last; the groups they would open are never read)."""
     n, k = nat_s.shape
     t = np.where(part, nat_s, np.inf)
     order = np.argsort(t, axis=1, kind="stable")
-    rows = np.arange(n)
+    nat_p = np.take_along_axis(t, order, axis=1).T.copy()  # [position in NAT order, row]
+    conf_p = np.take_along_axis(conf_s, order, axis=1).T.copy()
     gmin = np.full(n, -np.inf)  # earliest confirm of the current group (its port held from then)
     gid = np.zeros(n, dtype=np.int64)
-    group = np.zeros((n, k), dtype=np.int64)
-    for p in range(k):
-        i = order[:, p]
-        s = t[rows, i]
-        ok = np.isfinite(s)
-        if not ok.any():
-            break
-        new = ok & (s >= gmin)  # a NAT at the confirm instant (the CPU's next packet) sees it
+    group_p = np.zeros((k, n), dtype=np.int64)
+    for p in range(int(part.sum(axis=1).max(initial=0))):
+        new = nat_p[p] >= gmin  # a NAT at the confirm instant (the CPU's next packet) sees it
         gid += new
-        c = conf_s[rows, i]
-        gmin = np.where(new, c, np.where(ok, np.minimum(gmin, c), gmin))
-        group[rows, i] = gid
+        gmin = np.where(new, conf_p[p], np.minimum(gmin, conf_p[p]))
+        group_p[p] = gid
+    rows = np.arange(n)
+    group = np.zeros((n, k), dtype=np.int64)
+    group[rows[:, None], order] = group_p.T
     flat = rows[:, None] * (k + 1) + group
     first = np.full(n * (k + 1), np.inf)
     np.minimum.at(first, flat[part], conf_s[part])
@@ -126,6 +132,12 @@ def slot_losers(nat_s: NDArray[np.float64], conf_s: NDArray[np.float64],
         lost[r] = (same & overlap & earlier).any(axis=1)
     out: NDArray[np.bool_] = lost & part
     return out
+
+
+def _compact(x: NDArray[Any], ticks: NDArray[np.intp], cols: NDArray[np.intp] | None
+             ) -> NDArray[Any]:
+    """Rows ``ticks`` of ``x``, columns ``cols`` of each (None: all of ``x``)."""
+    return x if cols is None else np.take_along_axis(x[ticks], cols, axis=1)
 
 
 class ClusterSampler:
@@ -183,27 +195,43 @@ class ClusterSampler:
                 delta[i] = p.nat_to_confirm_us.sample(rngs[i], n * k) * 1e-6
                 start[i] = rngs[i].integers(0, 1 << 16, size=(n * k, self.rounds),
                                             dtype=np.uint16)
-            nat, conf = cpu_fifo(jitter + send_s, delta.reshape(b * n, k), cpu, active, p.cpus)
-            drop = np.zeros((b * n, k), dtype=bool)
+            slots, gave_ups = [], []
             for g, (dest, rows) in enumerate(zip(self.dests, busy, strict=True)):
                 here = active & (choice == g) if many else active  # flows to this destination
                 res = (search_rover(rows[alive], start[alive, :, 0]) if self.a1
                        else search_rounds(rows[alive], start[alive]))
-                slot_alive = np.zeros((b, n * k), dtype=np.int64)
-                slot_alive[alive] = res.slot
+                slot = np.zeros((b, n * k), dtype=np.int64)
+                slot[alive] = res.slot
                 gave_up = np.zeros((b, n * k), dtype=bool)
                 gave_up[alive] = res.gave_up
                 counted = np.zeros((b, n * k), dtype=np.int64)
                 counted[alive] = res.found
                 counted += dest.preserve
                 found += (counted * (searched & here).reshape(b, n * k)).sum(axis=1)
-                slot = slot_alive.reshape(b * n, k)
+                slots.append(slot.reshape(b * n, k))
+                gave_ups.append(gave_up.reshape(b * n, k))
+            # who loses: on the active flows only, moved to the front of their rows in flow order
+            # (a retransmit round has a few per tick; the others take no part in any race)
+            ticks = np.flatnonzero(active.any(axis=1))
+            cols = None if active.all() else np.argsort(~active[ticks], axis=1, kind="stable")[
+                :, :int(active.sum(axis=1).max())]
+            sub = partial(_compact, ticks=ticks, cols=cols)
+            act, srch = sub(active), sub(searched)
+            nat, conf = cpu_fifo(sub(jitter) + send_s, sub(delta.reshape(b * n, k)), sub(cpu), act,
+                                 p.cpus)
+            lose: NDArray[np.bool_] = np.zeros(act.shape, dtype=bool)
+            for g in range(len(self.dests)):
+                here = act & (sub(choice) == g) if many else act
                 if self.rover:
-                    drop |= rover_losers(nat, conf, here & searched)
-                    drop |= slot_losers(nat, conf, pod_slot, here & ~searched)
+                    lose |= rover_losers(nat, conf, here & srch)
+                    lose |= slot_losers(nat, conf, sub(pod_slot), here & ~srch)
                 else:
-                    drop |= slot_losers(nat, conf, np.where(searched, slot, pod_slot), here) | (
-                        here & searched & gave_up.reshape(b * n, k))
+                    lose |= slot_losers(nat, conf, np.where(srch, sub(slots[g]), sub(pod_slot)),
+                                        here) | (here & srch & sub(gave_ups[g]))
+            drop: NDArray[np.bool_] = lose
+            if cols is not None:
+                drop = np.zeros((b * n, k), dtype=bool)
+                drop[ticks[:, None], cols] = lose
             lost += drop
             active = drop
         sends = len(self.sends)
