@@ -239,3 +239,27 @@ def test_blocks_grow_with_the_trials_asked_and_keep_many_blocks() -> None:
     assert engine.block_trials(1e12) == engine.MAX_BLOCK_TRIALS
     t = engine.run(plan(_scenario()), np.random.SeedSequence(2), 1 << 21)
     assert set(t.sums[0][:, 0]) == {engine.block_trials(1 << 21)} and len(t.sums[0]) >= 64
+
+
+@pytest.mark.parametrize("version", ["6.1", "6.18"])  # A2, and A4 with no evictable port
+def test_the_search_table_never_changes_a_tally(version: str, monkeypatch: pytest.MonkeyPatch
+                                                ) -> None:
+    """A block read from the free-distance table equals the same block searched. A 300-port
+    busy run sends some first rounds past 96 probes, into A3+'s eviction zone, whose probes the
+    used-check never counts in found (spec §5.3, §16.3) even when nothing there is evictable."""
+    steady = plan(_scenario(f"kernel.version={version}", "nat.random=true"))  # every SYN searches
+    run = np.zeros((1, steady.destinations[0].size), dtype=bool)
+    run[0, 1000:1300] = True
+
+    def crafted(self: engine.DestinationSampler, rng: np.random.Generator
+                ) -> tuple[float, np.ndarray]:
+        rng.uniform()
+        return 0.01, run  # before the first entry closes: nothing is evictable
+
+    monkeypatch.setattr(engine.DestinationSampler, "_occupancy", crafted)
+    sampler = engine.DestinationSampler(steady, 0)
+    tabled = sampler.block(np.random.default_rng(1), 1 << 16)
+    monkeypatch.setattr(engine, "TABLE_TRIALS", 1 << 30)
+    searched = sampler.block(np.random.default_rng(1), 1 << 16)
+    assert np.array_equal(tabled, searched)
+    assert tabled[engine.TALLY.index("found")] > 0

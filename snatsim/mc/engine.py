@@ -141,7 +141,9 @@ class DestinationSampler:
         if evictable is None or not evictable.any():
             if not self.shared_start or n >= TABLE_TRIALS:  # the slot law reads free ports
                 free = free_virtual(busy)
-            if free is not None and n >= TABLE_TRIALS:
+            if free is not None and n >= TABLE_TRIALS and evictable is None:
+                # A3+ searches go on probing: their eviction-zone probes never count in
+                # found, evictable or not (spec §5.3, §16.3), which the table does not know
                 dist = free_distance(free[0])
         slot, searched, res_found, gave_up, evicted, rover = self._take_ports(
             rng, busy, evictable, held_p, (n,), dist)
