@@ -112,8 +112,11 @@ def estimate(scenario: Scenario | str | Path, *, rng: SeedLike = None, trials: i
         return EstimateResult(scenario, steady, tallies, seed, root)
     cap = trials or MAX_TRIALS
     tallies = run(steady, root, min(FIRST_TRIALS, cap), progress=_bind(progress, cap))
+    prov: dict[str, Any] = {}
     while True:
-        result = EstimateResult(scenario, steady, tallies, seed, root, rel_error_target=rel_error)
+        result = EstimateResult(scenario, steady, tallies, seed, root, rel_error_target=rel_error,
+                                provenance=prov)
+        prov = result.provenance
         if result.rel_error_reached() or tallies.trials >= cap:
             return result
         tallies = run(steady, root, min(tallies.trials, cap - tallies.trials), after=tallies,
@@ -143,7 +146,8 @@ class EstimateResult:
     def __post_init__(self) -> None:
         from snatsim.results import provenance
 
-        self.provenance = provenance(self.scenario, self.seed, self.seed_sequence)
+        if not self.provenance:  # rel_error sampling hands each step's result the first's
+            self.provenance = provenance(self.scenario, self.seed, self.seed_sequence)
 
     def __repr__(self) -> str:
         f = _figures(self.steady, self.tallies)
