@@ -263,3 +263,18 @@ def test_the_search_table_never_changes_a_tally(version: str, monkeypatch: pytes
     searched = sampler.block(np.random.default_rng(1), 1 << 16)
     assert np.array_equal(tabled, searched)
     assert tabled[engine.TALLY.index("found")] > 0
+
+
+@pytest.mark.parametrize("overrides", [
+    ["kernel.version=4.14", "node.cpus=4"],  # A1 rover: shared starts
+    ["node.cpus=4"],  # A2: each block's own slot law
+    ["kernel.version=6.18", "node.cpus=4"],  # A4: evictable ports, searched with them
+])
+def test_stacked_destination_blocks_equal_each_block_alone(overrides: list[str]) -> None:
+    steady = plan(_scenario(*overrides))
+    sampler = engine.DestinationSampler(steady, 0)
+    seeds = [engine.block_seed(np.random.SeedSequence(9), 0, b) for b in range(5)]
+    stacked = sampler.blocks([np.random.default_rng(s) for s in seeds], 1024)
+    alone = np.vstack([sampler.block(np.random.default_rng(s), 1024) for s in seeds])
+    assert np.array_equal(stacked, alone)
+    assert stacked[:, engine.TALLY.index("race")].min() > 0

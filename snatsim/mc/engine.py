@@ -38,6 +38,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -105,6 +106,20 @@ def block_seed(root: np.random.SeedSequence, dest: int, block: int) -> np.random
     return np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, dest, block))
 
 
+class _Drawn(NamedTuple):
+    """One block's draws (:meth:`DestinationSampler._draw_block`)."""
+
+    t_s: float
+    busy: NDArray[np.bool_]
+    evictable: NDArray[np.bool_] | None
+    held_p: float
+    cpu: NDArray[np.int64]
+    delta_s: NDArray[np.float64]
+    searched: NDArray[np.bool_]
+    pod_slot: NDArray[np.int64]
+    offsets: NDArray[np.uint16]
+
+
 class DestinationSampler:
     """Runs blocks of trials for one destination of a plan."""
 
@@ -128,6 +143,60 @@ class DestinationSampler:
 
     def block(self, rng: np.random.Generator, n: int = BLOCK_TRIALS) -> NDArray[np.float64]:
         """Tally ``n`` trials drawn from ``rng`` (see the module docstring for the draw order)."""
+        out: NDArray[np.float64] = self.blocks([rng], n)[0]
+        return out
+
+    def blocks(self, rngs: list[np.random.Generator], n: int = BLOCK_TRIALS
+               ) -> NDArray[np.float64]:
+        """Tally ``n`` trials from each generator of ``rngs`` (one block each, rows in order).
+
+        Each block draws from its own generator in the documented order, and its row equals
+        :meth:`block` on it; blocks smaller than :data:`TABLE_TRIALS` are searched and tallied
+        stacked (one numpy call for all of them), larger ones one by one, each from its table.
+        """
+        if n >= TABLE_TRIALS and len(rngs) > 1:
+            return np.vstack([self.blocks([rng], n) for rng in rngs])
+        d, b = self.dest, len(rngs)
+        drawn = [self._draw_block(rng, n) for rng in rngs]
+        busy = np.vstack([x.busy for x in drawn])
+        evictable = None
+        if self.evicting:
+            evictable = np.vstack([x.evictable for x in drawn if x.evictable is not None])
+        held_p = np.array([[x.held_p] for x in drawn])
+        cpu = np.stack([x.cpu for x in drawn])
+        delta_s = np.stack([x.delta_s for x in drawn])
+        searched = np.stack([x.searched for x in drawn])
+        pod = np.stack([x.pod_slot for x in drawn])
+        offsets = np.stack([x.offsets for x in drawn])
+        free = dist = None
+        if b == 1 and (evictable is None or not evictable.any()):
+            if not self.shared_start or n >= TABLE_TRIALS:  # the slot law reads free ports
+                free = free_virtual(busy)
+            if free is not None and n >= TABLE_TRIALS and evictable is None:
+                # A3+ searches go on probing: their eviction-zone probes never count in
+                # found, evictable or not (spec §5.3, §16.3), which the table does not know
+                dist = free_distance(free[0])
+        slot, searched, res_found, gave_up, evicted, rover = self._ports(
+            busy, evictable, searched, pod, offsets, dist)
+        found = res_found + (searched & d.preserve)  # a held pod port: the used-check counts it
+        mu = self.other_rate[cpu] * (delta_s + self.delta_mean_s)
+        race = np.zeros(b)
+        if self.other_rate.max() > 0:
+            clash = self._clash_odds(busy, evictable, held_p, slot, rover, free)
+            lose = -np.expm1(-0.5 * mu * clash)  # 1 - E[(1 - clash / 2) ** J], J ~ Poisson(mu)
+            lose[gave_up] = 0.0  # already lost to exhaustion
+            race = lose.sum(axis=1)
+        closing = np.array([[self.evicting and bool(d.closing_share(x.t_s) > 0)]
+                            for x in drawn])
+        return np.column_stack([np.full(b, n), race, gave_up.sum(axis=1),
+                                (gave_up & closing).sum(axis=1), found.sum(axis=1),
+                                (~searched).sum(axis=1), evicted.sum(axis=1),
+                                -np.expm1(-mu).sum(axis=1)]).astype(float)
+
+    def _draw_block(self, rng: np.random.Generator, n: int) -> _Drawn:
+        """One block's draws, in order: ``t`` and the occupancy row, the A3+ evictable ports,
+        (the pod-port-held odds, not drawn), the leaders' CPUs and deltas, then their ports'
+        draws (:meth:`_draw_ports`)."""
         d, p = self.dest, self.plan
         t_s, busy = self._occupancy(rng)
         evictable = None
@@ -137,31 +206,12 @@ class DestinationSampler:
         held_p = float(d.pod_port_held(d.held(t_s))) if d.preserve else 1.0
         cpu = rng.choice(self.cpu_p.size, n, p=self.cpu_p)
         delta_s = p.nat_to_confirm_us.sample(rng, n) * 1e-6
-        free = dist = None
-        if evictable is None or not evictable.any():
-            if not self.shared_start or n >= TABLE_TRIALS:  # the slot law reads free ports
-                free = free_virtual(busy)
-            if free is not None and n >= TABLE_TRIALS and evictable is None:
-                # A3+ searches go on probing: their eviction-zone probes never count in
-                # found, evictable or not (spec §5.3, §16.3), which the table does not know
-                dist = free_distance(free[0])
-        slot, searched, res_found, gave_up, evicted, rover = self._take_ports(
-            rng, busy, evictable, held_p, (n,), dist)
-        found = res_found + (searched & d.preserve)  # a held pod port: the used-check counts it
-        mu = self.other_rate[cpu] * (delta_s + self.delta_mean_s)
-        race = 0.0
-        if self.other_rate.max() > 0:
-            clash = self._clash_odds(busy, evictable, held_p, slot, rover, free)
-            lose = -np.expm1(-0.5 * mu * clash)  # 1 - E[(1 - clash / 2) ** J], J ~ Poisson(mu)
-            lose[gave_up] = 0.0  # already lost to exhaustion
-            race = float(lose.sum())
-        cause_evict = gave_up & self.evicting & bool(evictable is not None and
-                                                     d.closing_share(t_s) > 0)
-        return np.array([n, race, gave_up.sum(), cause_evict.sum(), found.sum(),
-                         (~searched).sum(), evicted.sum(), -np.expm1(-mu).sum()], dtype=float)
+        return _Drawn(t_s, busy, evictable, held_p, cpu, delta_s,
+                      *self._draw_ports(rng, held_p, (n,)))
 
     def _clash_odds(self, busy: NDArray[np.bool_], evictable: NDArray[np.bool_] | None,
-                    held_p: float, slot: NDArray[np.int64], rover: NDArray[np.int64],
+                    held_p: float | NDArray[np.float64], slot: NDArray[np.int64],
+                    rover: NDArray[np.int64],
                     free: tuple[NDArray[np.intp], list[NDArray[np.intp]]] | None = None
                     ) -> NDArray[np.float64]:
         """P(one partner NAT takes the leader's window slot ``slot``), given the block's occupancy.
@@ -170,16 +220,23 @@ class DestinationSampler:
         ``pod_choices`` candidates) or searches: on A1 without ``--random-fully`` it takes the
         port the rover points at (``rover``, the leader's search slot, spec §4.4 "A1"), else a
         slot of :func:`~snatsim.mc.alloc.slot_law` on the same occupancy (spec §3.2: it does not
-        see the leader)."""
+        see the leader). Several occupancy rows (stacked blocks): ``slot`` has a row for each,
+        ``held_p`` a (rows, 1) column."""
         d = self.dest
         c = slot - (d.pod_lo - d.lo)
         pod = (c >= 0) & (c % d.pod_step == 0) & (c // d.pod_step < d.pod_choices)
         out: NDArray[np.float64] = (1.0 - held_p) / d.pod_choices * pod
         if self.shared_start:
             out += held_p * (slot == rover)
-        else:
-            self._law = slot_law(busy, a1=self.a1, evictable=evictable, out=self._law, free=free)
-            out += held_p * self._law[slot]
+            return out
+        rows = busy.shape[0]
+        for i in range(rows):  # each block's own slot law
+            self._law = slot_law(busy[i:i + 1], a1=self.a1, out=self._law, free=free,
+                                 evictable=None if evictable is None else evictable[i:i + 1])
+            if rows == 1:
+                out += held_p * self._law[slot]
+            else:
+                out[i] += np.asarray(held_p)[i] * self._law[slot[i]]
         return out
 
     def _occupancy(self, rng: np.random.Generator) -> tuple[float, NDArray[np.bool_]]:
@@ -192,22 +249,37 @@ class DestinationSampler:
         busy[0, rng.choice(d.size, m, replace=False)] = True
         return t_s, busy
 
+    def _draw_ports(self, rng: np.random.Generator, held_p: float, shape: tuple[int, ...]
+                    ) -> tuple[NDArray[np.bool_], NDArray[np.int64], NDArray[np.uint16]]:
+        """Draws of each flow's NAT, in order: searched (the pod port is held), the pod port,
+        the search's u16 offsets."""
+        d = self.dest
+        searched = rng.random(shape) < held_p
+        pod_slot = d.pod_lo - d.lo + d.pod_step * rng.integers(0, d.pod_choices, size=shape)
+        offsets = rng.integers(0, 1 << 16, size=(*shape, self.rounds), dtype=np.uint16)
+        return searched, pod_slot, offsets
+
     def _take_ports(self, rng: np.random.Generator, busy: NDArray[np.bool_],
                     evictable: NDArray[np.bool_] | None, held_p: float, shape: tuple[int, ...],
                     dist: NDArray[np.int32] | None = None
                     ) -> tuple[NDArray[np.int64], NDArray[np.bool_], NDArray[np.int32],
                                NDArray[np.bool_], NDArray[np.bool_], NDArray[np.int64]]:
+        """Window slot each flow's NAT takes (:meth:`_ports` on :meth:`_draw_ports`)."""
+        return self._ports(busy, evictable, *self._draw_ports(rng, held_p, shape), dist)
+
+    def _ports(self, busy: NDArray[np.bool_], evictable: NDArray[np.bool_] | None,
+               searched: NDArray[np.bool_], pod_slot: NDArray[np.int64],
+               offsets: NDArray[np.uint16], dist: NDArray[np.int32] | None = None
+               ) -> tuple[NDArray[np.int64], NDArray[np.bool_], NDArray[np.int32],
+                          NDArray[np.bool_], NDArray[np.bool_], NDArray[np.int64]]:
         """Window slot each flow's NAT takes: the pod port kept, or the search's choice.
 
+        ``busy`` has one occupancy row, or one per leading row of the flows (stacked blocks).
         ``dist``: the occupancy's :func:`~snatsim.mc.alloc.free_distance` when no port is
         evictable (the search is then read from it, :func:`~snatsim.mc.alloc.search_table`).
         Returns the slot, searched, found, gave_up and evicted flags, and the search's own slot
         (A1 rover: where the rover points after this flow's search, uniform start).
         """
-        d = self.dest
-        searched = rng.random(shape) < held_p
-        pod_slot = d.pod_lo - d.lo + d.pod_step * rng.integers(0, d.pod_choices, size=shape)
-        offsets = rng.integers(0, 1 << 16, size=(*shape, self.rounds), dtype=np.uint16)
         if dist is not None:
             res = search_table(busy, offsets, dist, a1=self.a1)
         elif self.a1:
@@ -217,7 +289,9 @@ class DestinationSampler:
         search_slot = res.slot.astype(np.int64)
         slot = np.where(searched, search_slot, pod_slot)
         gave_up = searched & res.gave_up
-        evicted = searched & ~res.gave_up & busy[0, res.slot]
+        taken = (busy[0, res.slot] if busy.shape[0] == 1
+                 else np.take_along_axis(busy, search_slot, axis=1))
+        evicted = searched & ~res.gave_up & taken
         found = np.where(searched, res.found, 0)
         return slot, searched, found, gave_up, evicted, search_slot
 
@@ -269,7 +343,8 @@ def run(steady: SteadyPlan, root: np.random.SeedSequence, trials: int, *,
         sampler = (UdpSampler if dests[k].udp else DestinationSampler)(steady, k)
         n = BLOCK_TRIALS if dests[k].udp else block_trials(  # UDP keeps blocks of BLOCK_TRIALS
             trials * rates[k] / total if total > 0 else trials / len(rates))
-        samplers.append((partial(_one_by_one, sampler.block, n), n))
+        samplers.append((partial(_one_by_one, sampler.block, n) if dests[k].udp
+                         else partial(sampler.blocks, n=n), n))
     for j, c in enumerate(clusters):
         cs = ClusterSampler(steady, c, steady.steering)
         ticks = block_trials(trials * rates[len(dests) + j] / total / c.tickers if total > 0
