@@ -175,15 +175,6 @@ def test_rel_error_stops_at_the_target_or_says_the_cap_was_hit() -> None:
     assert capped["trials"] == engine.MIN_BLOCKS * engine.SMALLEST_BLOCK_TRIALS
 
 
-def test_pod_port_held_is_the_fixed_point() -> None:
-    d = plan(_scenario()).destinations[0]
-    held = np.array([0.0, 5_000.0, 36_000.0])
-    f = d.pod_port_held(held)
-    kept_on_choices = (1 - f) * held + f * held * d.pod_choices / d.size
-    assert np.allclose(f, np.minimum(kept_on_choices / d.pod_choices, 1.0))
-    assert f[0] == 0.0
-
-
 def test_occupancy_fills_for_runs_shorter_than_the_entries_life() -> None:
     d = plan(_scenario()).destinations[0]
     life_s = d.flows[0].live_s + d.flows[0].closing_s

@@ -256,7 +256,7 @@ class ClusterSampler:
             row = np.zeros((1, dest.size), dtype=bool)
             row[0, rng.choice(dest.size, m, replace=False)] = True
             busy.append(row)
-        held_p = np.array([float(x.pod_port_held(x.held(t_s))) if x.preserve else 1.0
+        held_p = np.array([float(x.pod_port_held(t_s)) if x.preserve else 1.0
                            for x in self.dests])
         u_held = rng.random((n, k))
         pod_slot = d.pod_lo - d.lo + d.pod_step * rng.integers(0, d.pod_choices, size=(n, k))

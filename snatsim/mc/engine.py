@@ -203,7 +203,7 @@ class DestinationSampler:
         if self.evicting:
             coin = rng.random(d.size) < 0.5 * float(d.closing_share(t_s))
             evictable = busy & coin
-        held_p = float(d.pod_port_held(d.held(t_s))) if d.preserve else 1.0
+        held_p = float(d.pod_port_held(t_s)) if d.preserve else 1.0
         cpu = rng.choice(self.cpu_p.size, n, p=self.cpu_p)
         delta_s = p.nat_to_confirm_us.sample(rng, n) * 1e-6
         return _Drawn(t_s, busy, evictable, held_p, cpu, delta_s,

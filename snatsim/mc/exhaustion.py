@@ -437,7 +437,7 @@ class _Replicas:
             sel = stream == s
             if d is None or not sel.any():
                 continue
-            held = d.pod_port_held(d.held(t[sel])) if d.preserve else np.ones(int(sel.sum()))
+            held = d.pod_port_held(t[sel]) if d.preserve else np.ones(int(sel.sum()))
             self._count(rows[sel], stream[sel], _HEAD.index("found"), held)
             self._count(rows[sel], stream[sel], _HEAD.index("kept"), 1.0 - held)
 

@@ -10,7 +10,7 @@ destination):
   still filling while ``t`` is shorter than that life: ``rate × min(t, life)``);
 * the pod ports a ``connect()`` picks among (spec §8; a UDP socket binds any port of the range)
   and how likely the pod's port is already held, so that port preservation (spec §4.2 step 3)
-  fails and the search runs.
+  fails and the search runs (:mod:`snatsim.mc.podports`, followed from the empty start).
 
 UDP lookups (``protocol = "udp"``) have their own destinations (``udp`` labels): an entry lives
 the RTT plus ``conntrack.udp_timeout_s`` (answered at once, then the unreplied timeout, spec
@@ -25,6 +25,7 @@ is Poisson-like over a µs race window); ``closed-loop`` at ``clients / cycle`` 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -40,6 +41,7 @@ from snatsim.kernel.profiles import KernelProfile
 from snatsim.kernel.tcp import SynSchedule, syn_schedule
 from snatsim.kernel.window import port_window
 from snatsim.mc.addresses import address_groups
+from snatsim.mc.podports import held_curve
 
 if TYPE_CHECKING:
     from snatsim.mc.exhaustion import ExhaustionPlan
@@ -80,6 +82,7 @@ class DestinationPlan:
     pod_choices: int
     preserve: bool
     udp: bool = False  # UDP lookups (snatsim.mc.udp) instead of TCP connects
+    horizon_s: float = 0.0  # the run's duration (pod_port_held's curve; 0: ten lives)
 
     @property
     def rate_per_s(self) -> float:
@@ -99,17 +102,23 @@ class DestinationPlan:
         held = self.held(t)
         return np.asarray(np.where(held > 0, closing / np.maximum(held, 1e-300), 0.0))
 
-    def pod_port_held(self, held: np.ndarray) -> np.ndarray:
-        """P(the pod's port is held towards the destination), so preservation fails.
+    def pod_port_held(self, t_s: float | np.ndarray) -> np.ndarray:
+        """P(the pod's port is held by another pod's entry at ``t_s``), so preservation fails.
 
-        Kept entries sit on the ``C`` pod-port candidates, searched ones anywhere in the ``S``-port
-        window (``C/S`` of them on candidates); with a share ``f`` searched, the candidates hold
-        ``(1 - f) H + f H C / S`` of the ``H`` entries, and ``f`` is that over ``C``: the fixed
-        point ``f = (H/C) / (1 + H/C - H/S)`` (ports scattered independently, spec §8 chooses
-        almost independently per pod; docs/model.md "Monte Carlo" says where it is off).
+        The renewal equation of :func:`snatsim.mc.podports.held_curve` (spec §4.2 step 3, §8):
+        kept entries on the ``pod_choices`` candidates, searched ones on free window ports, a
+        pod's own entries never in its way; from the empty table at ``t = 0``.
         """
-        h_c, h_s = held / self.pod_choices, held / self.size
-        return np.asarray(np.clip(h_c / (1.0 + h_c - h_s), 0.0, 1.0))
+        t, h = self._held_curve
+        return np.asarray(np.interp(np.asarray(t_s, dtype=float), t, h))
+
+    @functools.cached_property
+    def _held_curve(self) -> tuple[np.ndarray, np.ndarray]:
+        """The grid of :meth:`pod_port_held` over ``[0, horizon_s]`` (computed once)."""
+        lives = [f.live_s + f.closing_s for f in self.flows]
+        horizon_s = self.horizon_s if self.horizon_s > 0 else 10.0 * max(lives, default=1.0)
+        return held_curve([f.rate_per_s for f in self.flows], lives,
+                          [f.pods for f in self.flows], self.pod_choices, self.size, horizon_s)
 
 
 @dataclass(frozen=True)
@@ -250,7 +259,8 @@ def plan(scenario: Scenario) -> SteadyPlan:
         DestinationPlan(label, tuple(f for f, _ in parts),
                         tuple(float(x) for x in np.sum([c for _, c in parts], axis=0)),
                         lo, size, pod_ports[proto][0], pod_ports[proto][1],
-                        (pod_hi + 1 - pod_lo) // pod_ports[proto][1], preserve, proto == "udp")
+                        (pod_hi + 1 - pod_lo) // pod_ports[proto][1], preserve, proto == "udp",
+                        scenario.simulation.duration_s)
         for label, parts in flows.items()
         for proto in (label.split(" ", 1)[0],)
     )

@@ -137,7 +137,7 @@ class UdpSampler(DestinationSampler):
         """Tally ``n`` lookups drawn from ``rng`` (see the module docstring for the draw order)."""
         d, p = self.dest, self.plan
         t_s, busy = self._occupancy(rng)
-        held_p = float(d.pod_port_held(d.held(t_s))) if d.preserve else 1.0
+        held_p = float(d.pod_port_held(t_s)) if d.preserve else 1.0
         q_own = self.own_entry(t_s)
         nat = rng.random(n) >= q_own
         cpu = rng.choice(self.cpu_p.size, n, p=self.cpu_p)
