@@ -56,6 +56,13 @@ CASES = {
     # same destination clash
     "rover-ticks-2-destinations": ("configs/legacy-rover.toml", [
         *NO_BACKGROUND, 'workload.0.destinations=["203.0.113.20:443", "203.0.113.30:443"]']),
+    # tests/test_capacity_acceptance.py's RACE: A1 rover with port preservation, 4 CPUs, a
+    # lognormal 100 µs window, measured 150-350 s after the empty start (the kept share still
+    # rings, snatsim.mc.podports), where the race binds (293/s) and at half of it
+    **{f"rover-preserving-{rate}": ("configs/default.toml", [
+        "kernel.version=4.14", 'node.nat_to_confirm_us={distribution="lognormal",mean=100,sigma=0.5}',
+        "simulation.duration_s=350", "simulation.warmup_s=150", f"workload.0.rate_per_s={rate}"])
+       for rate in (150, 293)},
     # A1 rover, Poisson, 8 CPUs, a 20 µs window: pair races
     "rover-poisson-8cpu": ("configs/default.toml", [
         "kernel.version=4.14", 'nat.to_ports="1024-32767"', "node.nat_to_confirm_us=20",
