@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
-from scipy.optimize import brentq
+from scipy.optimize import brentq, fsolve
 
 import snatsim
 from snatsim.mc.podports import held_curve
@@ -80,11 +80,61 @@ def test_a_single_pod_never_meets_an_entry_of_another_pod() -> None:
     assert np.all(h == 0.0)
 
 
+def _steady_probing(held: float, own: float) -> float:
+    """Steady state of the A2+ search: a free port found with weight 1 + the busy run before it,
+    candidates and odd ports interleaved (held shares o, o_d): q_c = C (1-o)(1+o_d) / (S (1 -
+    o o_d)), q_d likewise with o and o_d swapped."""
+
+    def gaps(x: np.ndarray) -> list[float]:
+        h, o, o_d = x
+        kept = (1 - h) * held
+        w = 1 - o * o_d
+        searched = h * held * C * (1 - o) * (1 + o_d) / (S * w)
+        odd = h * held * C * (1 - o_d) * (1 + o) / (S * w)
+        return [((1 - own) * kept + searched) / C - h, (kept + searched) / C - o, odd / C - o_d]
+
+    return float(fsolve(gaps, [0.7, 0.8, 0.4], xtol=1e-13)[0])
+
+
+def test_the_a2_search_settles_on_its_steady_state() -> None:
+    _t, h = held_curve([293.0], [120.2], [30], C, S, 6_000.0, probing=True, odd=C)
+    assert h[-1] == pytest.approx(_steady_probing(293.0 * 120.2, 1 / 30), rel=2e-3)
+    _t, free = held_curve([293.0], [120.2], [30], C, S, 6_000.0)
+    assert h[-1] > free[-1] + 0.01  # landing after busy runs puts more searches on candidates
+
+
+def test_the_a1_rover_hands_out_no_candidate_below_the_pod_range_on_its_first_lap() -> None:
+    """Until it has passed ``rover_lead`` ports only kept entries sit on the candidates:
+    h = x / (1 + x), x = (1 - own) rate × life / C; afterwards the free-port model."""
+    rate, life_s, own = 100.0, 120.2, 1 / 30
+    t, h = held_curve([rate], [life_s], [30], C, S, 1_200.0, rover_lead=10**9,
+                      rover_rate_per_s=rate)
+    x = (1 - own) * rate * life_s / C
+    assert h[-1] == pytest.approx(x / (1 + x), rel=1e-3)
+    _t, passed = held_curve([rate], [life_s], [30], C, S, 1_200.0, rover_lead=1_000,
+                            rover_rate_per_s=rate)
+    _t, free = held_curve([rate], [life_s], [30], C, S, 1_200.0)
+    late = t > 600
+    assert np.allclose(passed[late], free[late], atol=2e-3)
+    assert np.all(h[late] < free[late] - 0.02)
+
+
 def test_the_plan_follows_the_run_from_its_start() -> None:
-    sc = snatsim.load_scenario("configs/default.toml")
+    sc = snatsim.load_scenario("configs/default.toml")  # 6.1: A2 search, P3 even ports
     d = plan(sc).destinations[0]
     life_s = d.flows[0].live_s + d.flows[0].closing_s
-    t, h = held_curve([300.0], [life_s], [30], d.pod_choices, d.size, sc.simulation.duration_s)
+    t, h = held_curve([300.0], [life_s], [30], d.pod_choices, d.size, sc.simulation.duration_s,
+                      probing=True, odd=d.pod_choices)
     times = np.array([0.0, 60.0, 200.0, 600.0])
     assert np.allclose(d.pod_port_held(times), np.interp(times, t, h))
     assert float(d.pod_port_held(0.0)) == 0.0
+
+
+def test_an_a1_plan_starts_its_rover_below_the_pod_range() -> None:
+    sc = snatsim.load_scenario("configs/legacy-rover.toml")  # 4.14, two destinations
+    dests = plan(sc).destinations
+    assert {d.rover_lead for d in dests} == {32_768 - 1_024}
+    assert {d.probing for d in dests} == {False}
+    total = sum(d.rate_per_s for d in dests)  # the tickers too: they search as well
+    assert {round(d.rover_rate_per_s, 9) for d in dests} == {round(8.0 + 80.0, 9)}
+    assert total < 88.0  # rate_per_cpu leaves the aligned tickers out

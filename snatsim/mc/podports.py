@@ -7,9 +7,13 @@ table at ``t = 0``, as a renewal (delay) equation on three counts:
 * kept entries sit on the ``C`` pod-port candidates (spec §8: even ports of 32768–60999 from P1
   on), each flow's for its life ``live_s + closing_s`` (spec §10);
 * searched entries take *free* window ports (the search returns the first port it finds free,
-  spec §4.4), so a share ``q = C (1 - o) / (S - N)`` of them lands on a candidate: the free
-  candidates over the free ports of the ``S``-port window, with ``o`` the held share of the
-  candidates and ``N`` the entries (Little's law, :meth:`DestinationPlan.held`);
+  spec §4.4), so a share ``q = C (1 - o) / F`` of them lands on a candidate, ``o`` the held share
+  of the candidates. The A1 rover hands out every free port in turn: ``F = S - N`` free ports of
+  the ``S``-port window (``N`` entries, Little's law, :meth:`DestinationPlan.held`), except on its
+  first lap from offset 0 at boot, below the pod range, where it hands out none. The A2+ search
+  probes on from a random start, so a free port is found with weight 1 + the busy run before
+  it: with the odd ports interleaved (held share ``o_d``, searched entries only),
+  ``F = S (1 - o o_d) / (1 + o_d)`` (ports held independently);
 * a pod's own entries never hold its port: the pod skips ports whose sockets are open or in its
   own TIME_WAIT (spec §8), and a SYN whose tuple hits its own closing entry re-opens it
   (``ConntrackTable.lookup_new_packet``), so the port is kept. A connect from a pod of flow ``f``
@@ -21,14 +25,17 @@ candidates; new flows are kept with ``1 - h`` and searched with ``h``. Each step
 is solved implicitly (the flows created in it enter with the step's own ``h``: a quadratic), so
 flows living less than a step sit at their steady state. With near-fixed lives (120 s of
 TIME_WAIT) the held share rings with a period of about one life after the empty start, and a run
-measured 150–350 s after it averages a different share than the steady state: at 293 connects/s
-on 30 pods the kept share swings between 0.14 and 0.36 (the SimPy model: 0.10–0.40), its steady
-state is 0.23 (docs/model.md "Monte Carlo").
+measured 150–350 s after it averages a different share than the steady state: on 4.14 at 293
+connects/s on 30 pods the kept share goes 0.40 -> 0.16 -> 0.29 in 10 s bins (the SimPy model:
+0.40 -> 0.10 -> 0.38), its steady state is 0.235 (A2+: 0.217, the SimPy model 0.217 on 5.4
+measured 1,000–1,500 s; docs/model.md "Monte Carlo").
 
 Approximations: the candidates are uniform (the pods' walkers, spec §8, spread over them; a pod's
 own walk never meets its own entries, which is the ``own`` term); the A1 rover's arc of searched
-entries (spec §4.4) is not followed, only its share of free ports; lives are the flows' mean
-lives; re-opened entries still count in ``N``.
+entries (spec §4.4) is followed only to the pod range on its first lap, then by its share of free
+ports; the rover moves with every destination's searches, taken at this destination's odds; the
+A2+ busy runs treat ports as independent (linear probing clusters them); lives are the flows'
+mean lives; re-opened entries still count in ``N``.
 """
 
 from __future__ import annotations
@@ -45,14 +52,21 @@ MIN_STEPS = 200
 
 
 def held_curve(rates_per_s: Sequence[float], lives_s: Sequence[float], pods: Sequence[int],
-               choices: int, size: int, horizon_s: float
+               choices: int, size: int, horizon_s: float, *, probing: bool = False,
+               odd: int = 0, rover_lead: int = 0, rover_rate_per_s: float = 0.0
                ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """``(t_s, h)``: P(a new flow's pod port is held by another pod's entry) on a grid of ``[0,
     horizon_s]`` (see the module docstring; spec §4.2 step 3, §8, §10).
 
     ``rates_per_s[f]``, ``lives_s[f]``, ``pods[f]``: each flow's new flows per second towards the
     destination, its entries' life and its pods; ``choices`` the pod-port candidates, ``size``
-    the window's ports.
+    the window's ports. ``probing``: the search probes on from a random start (A2+), so it
+    lands on a free port with weight 1 + the busy run before it; ``odd``: the window ports
+    interleaved with the candidates (the odd ports of the pod range from P1 on, else 0).
+    Otherwise (the A1 rover) every free port is equally likely, once the rover, at offset 0
+    at boot (``t = 0``), has passed the ``rover_lead`` window ports below the pod range on its
+    first lap: it moves one port per search of ``rover_rate_per_s`` new flows (every
+    destination's: the rover is global per protocol, spec §4.4) held with this one's odds.
     """
     total = float(sum(rates_per_s))
     longest = max(lives_s, default=0.0)
@@ -68,41 +82,62 @@ def held_curve(rates_per_s: Sequence[float], lives_s: Sequence[float], pods: Seq
     cap = float(choices)
     flows = [(float(r), float(life), life / dt) for r, life in zip(rates_per_s, lives_s,
                                                                      strict=True) if r > 0]
-    # cumulative shares of flows kept (ck) / searched onto a candidate (cs), per unit rate
-    ck = np.zeros(steps + 1)
-    cs = np.zeros(steps + 1)
+    # cumulative shares of the flows kept (ck), searched onto a candidate (cs) or onto an
+    # interleaved odd port (cd), per unit rate
+    ck, cs, cd = np.zeros(steps + 1), np.zeros(steps + 1), np.zeros(steps + 1)
+    o_c = o_d = 0.0  # held shares of the candidates and of the odd ports after the last step
+    swept = 0.0  # ports the A1 rover has passed since boot (free on its first lap)
     for i in range(1, steps + 1):
-        kept_old = searched_old = young = held = 0.0
+        kept_old = searched_old = odd_old = young = held = 0.0
         for r, life, back in flows:
             held += r * min(t[i], life)
             young += r * min(dt, life)
             if back > 1.0:  # created in earlier steps and still alive: (t_i - life, t_{i-1}]
-                lo = i - back
-                if lo <= 0:
-                    kept_old += r * ck[i - 1]
-                    searched_old += r * cs[i - 1]
-                else:
-                    j = int(lo)
-                    frac = lo - j
-                    kept_old += r * (ck[i - 1] - ck[j] - frac * (ck[j + 1] - ck[j]))
-                    searched_old += r * (cs[i - 1] - cs[j] - frac * (cs[j + 1] - cs[j]))
-        hi = _step_odds(kept_old, searched_old, young, held, own, cap, float(size))
-        free_ports = max(size - held, 1.0)
-        # the candidates' free share after the step (young flows kept or searched at hi)
-        q = max(cap - kept_old - searched_old - young * (1.0 - hi), 0.0) / (free_ports + young * hi)
+                kept_old += r * _alive(ck, i, back)
+                searched_old += r * _alive(cs, i, back)
+                odd_old += r * _alive(cd, i, back) if odd else 0.0
+        if probing:  # free ports weighted by 1 + the busy run before them (independent ports)
+            o_before = o_d if odd else o_c
+            free = size * (1.0 - o_c * o_before) / (1.0 + o_before)
+        else:
+            free = size - held
+        # below the pod range on its first lap the rover hands out no candidate at all
+        free = max(free, 1.0) if swept >= rover_lead else math.inf
+        hi = _step_odds(kept_old, searched_old, young, own, cap, free)
+        # the share of searches that lands on a candidate (young flows kept or searched at hi)
+        q = max(cap - kept_old - searched_old - young * (1.0 - hi), 0.0) / (free + young * hi)
+        o_c = min((kept_old + searched_old + young * (1.0 - hi + hi * q)) / cap, 1.0)
+        if odd:
+            q_d = odd * (1.0 - o_d) * (1.0 + o_c) / max(1.0 - o_c * o_d, 1e-12) / size
+            o_d = min((odd_old + young * hi * q_d) / odd, 1.0)
+            cd[i] = cd[i - 1] + dt * hi * q_d
         h[i] = hi
+        swept += rover_rate_per_s * hi * dt
         ck[i] = ck[i - 1] + dt * (1.0 - hi)
         cs[i] = cs[i - 1] + dt * hi * q
     return t, h
 
 
-def _step_odds(kept_old: float, searched_old: float, young: float, held: float, own: float,
-               cap: float, size: float) -> float:
+def _alive(cum: NDArray[np.float64], i: int, back: float) -> float:
+    """What the steps before ``i`` added to ``cum`` within the last ``back`` steps (linear
+    interpolation inside the step where that span starts)."""
+    lo = i - back
+    if lo <= 0:
+        return float(cum[i - 1])
+    j = int(lo)
+    return float(cum[i - 1] - cum[j] - (lo - j) * (cum[j + 1] - cum[j]))
+
+
+def _step_odds(kept_old: float, searched_old: float, young: float, own: float, cap: float,
+               free: float) -> float:
     """Solve ``h C = (K + Y (1 - h))(1 - own) + Sc + Y h q(h)`` for one step, where ``q(h) =
-    (C - K - Sc - Y (1 - h)) / (S - N + Y h)``: a quadratic in ``h`` (clipped to [0, 1])."""
-    free = max(size - held, 1.0)
+    (C - K - Sc - Y (1 - h)) / (F + Y h)`` (``F`` the free ports, weighted when probing;
+    infinite while the A1 rover is below the pod range): a quadratic in ``h`` (clipped to
+    [0, 1])."""
     a0 = (kept_old + young) * (1.0 - own) + searched_old
     a1 = -young * (1.0 - own)
+    if math.isinf(free):  # no search lands on a candidate: q = 0, h linear
+        return min(max(a0 / (cap - a1), 0.0), 1.0)
     b0 = cap - kept_old - searched_old - young
     quad = young * (cap - a1 - young)
     lin = cap * free - a0 * young - a1 * free - young * b0

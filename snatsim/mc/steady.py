@@ -36,7 +36,7 @@ from snatsim.config import Scenario, WorkloadConfig
 from snatsim.distributions import Distribution, Fixed, as_distribution
 from snatsim.errors import ConfigError
 from snatsim.kernel.client_port import default_port_range
-from snatsim.kernel.eras import ClientEra
+from snatsim.kernel.eras import ClientEra, NatEra
 from snatsim.kernel.profiles import KernelProfile
 from snatsim.kernel.tcp import SynSchedule, syn_schedule
 from snatsim.kernel.window import port_window
@@ -83,6 +83,9 @@ class DestinationPlan:
     preserve: bool
     udp: bool = False  # UDP lookups (snatsim.mc.udp) instead of TCP connects
     horizon_s: float = 0.0  # the run's duration (pod_port_held's curve; 0: ten lives)
+    probing: bool = True  # A2+: the search probes on from a random start (else the A1 rover)
+    rover_lead: int = 0  # A1: window ports below the pod range, free on the rover's first lap
+    rover_rate_per_s: float = 0.0  # A1: new flows of the protocol (all destinations)
 
     @property
     def rate_per_s(self) -> float:
@@ -106,8 +109,9 @@ class DestinationPlan:
         """P(the pod's port is held by another pod's entry at ``t_s``), so preservation fails.
 
         The renewal equation of :func:`snatsim.mc.podports.held_curve` (spec §4.2 step 3, §8):
-        kept entries on the ``pod_choices`` candidates, searched ones on free window ports, a
-        pod's own entries never in its way; from the empty table at ``t = 0``.
+        kept entries on the ``pod_choices`` candidates, searched ones on free window ports (the
+        A1 rover's in turn from offset 0, the A2+ search's after busy runs), a pod's own entries
+        never in its way; from the empty table at ``t = 0``.
         """
         t, h = self._held_curve
         return np.asarray(np.interp(np.asarray(t_s, dtype=float), t, h))
@@ -118,7 +122,9 @@ class DestinationPlan:
         lives = [f.live_s + f.closing_s for f in self.flows]
         horizon_s = self.horizon_s if self.horizon_s > 0 else 10.0 * max(lives, default=1.0)
         return held_curve([f.rate_per_s for f in self.flows], lives,
-                          [f.pods for f in self.flows], self.pod_choices, self.size, horizon_s)
+                          [f.pods for f in self.flows], self.pod_choices, self.size, horizon_s,
+                          probing=self.probing, odd=self.pod_choices * (self.pod_step - 1),
+                          rover_lead=self.rover_lead, rover_rate_per_s=self.rover_rate_per_s)
 
 
 @dataclass(frozen=True)
@@ -255,12 +261,18 @@ def plan(scenario: Scenario) -> SteadyPlan:
                 # aligned tickers race as clusters (snatsim.mc.cluster), not Poisson partners
                 racing = 0.0 if i in aligned else rate * p * g.share
                 flows.setdefault(label, []).append((f, racing * g.cpu_share))
+    # the A1 rover (one per protocol, offset 0 at boot) moves with every destination's searches
+    rover = profile.nat_era == NatEra.A1
+    proto_rate = {p: sum(f.rate_per_s for label, parts in flows.items() for f, _ in parts
+                         if label.startswith(p + " ")) for p in pod_ports}
     dests = tuple(
         DestinationPlan(label, tuple(f for f, _ in parts),
                         tuple(float(x) for x in np.sum([c for _, c in parts], axis=0)),
                         lo, size, pod_ports[proto][0], pod_ports[proto][1],
                         (pod_hi + 1 - pod_lo) // pod_ports[proto][1], preserve, proto == "udp",
-                        scenario.simulation.duration_s)
+                        scenario.simulation.duration_s, probing=not rover,
+                        rover_lead=max(pod_lo - lo, 0) if rover else 0,
+                        rover_rate_per_s=proto_rate[proto] if rover else 0.0)
         for label, parts in flows.items()
         for proto in (label.split(" ", 1)[0],)
     )
