@@ -83,14 +83,16 @@ def held_curve(rates_per_s: Sequence[float], lives_s: Sequence[float], pods: Seq
     flows = [(float(r), float(life), life / dt) for r, life in zip(rates_per_s, lives_s,
                                                                      strict=True) if r > 0]
     # cumulative shares of the flows kept (ck), searched onto a candidate (cs) or onto an
-    # interleaved odd port (cd), per unit rate
-    ck, cs, cd = np.zeros(steps + 1), np.zeros(steps + 1), np.zeros(steps + 1)
+    # interleaved odd port (cd), per unit rate; Python lists: the loop reads them one float at
+    # a time, ~4x cheaper than numpy scalars (same arithmetic, same values)
+    times = t.tolist()
+    ck, cs, cd = [0.0] * (steps + 1), [0.0] * (steps + 1), [0.0] * (steps + 1)
     o_c = o_d = 0.0  # held shares of the candidates and of the odd ports after the last step
     swept = 0.0  # ports the A1 rover has passed since boot (free on its first lap)
     for i in range(1, steps + 1):
         kept_old = searched_old = odd_old = young = held = 0.0
         for r, life, back in flows:
-            held += r * min(t[i], life)
+            held += r * min(times[i], life)
             young += r * min(dt, life)
             if back > 1.0:  # created in earlier steps and still alive: (t_i - life, t_{i-1}]
                 kept_old += r * _alive(ck, i, back)
@@ -118,14 +120,14 @@ def held_curve(rates_per_s: Sequence[float], lives_s: Sequence[float], pods: Seq
     return t, h
 
 
-def _alive(cum: NDArray[np.float64], i: int, back: float) -> float:
+def _alive(cum: list[float], i: int, back: float) -> float:
     """What the steps before ``i`` added to ``cum`` within the last ``back`` steps (linear
     interpolation inside the step where that span starts)."""
     lo = i - back
     if lo <= 0:
-        return float(cum[i - 1])
+        return cum[i - 1]
     j = int(lo)
-    return float(cum[i - 1] - cum[j] - (lo - j) * (cum[j + 1] - cum[j]))
+    return cum[i - 1] - cum[j] - (lo - j) * (cum[j + 1] - cum[j])
 
 
 def _step_odds(kept_old: float, searched_old: float, young: float, own: float, cap: float,

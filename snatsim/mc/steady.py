@@ -424,17 +424,3 @@ def _exhaustion(scenario: Scenario, dests: tuple[DestinationPlan, ...],
                 dests[k] if k >= 0 and k not in tracked else None)
                for name, parts in wl_index.items() for k, p in parts]
     return exhaustion_plan(scenario, streams, windows, schedule)
-
-
-def overlap_jmax(mu_max: float, tail: float = 1e-12) -> int:
-    """Largest overlap count worth sampling: P(J > j | J >= 1) < ``tail`` for Poisson(mu_max)."""
-    if mu_max <= 0:
-        return 1
-    j, term, total = 1, mu_max * math.exp(-mu_max), 0.0
-    norm = -math.expm1(-mu_max)
-    while True:
-        total += term
-        if 1.0 - total / norm < tail or j >= 64:
-            return j
-        j += 1
-        term *= mu_max / j
