@@ -144,7 +144,8 @@ def test_rel_error_sampling_extends_with_the_next_blocks() -> None:
         assert np.array_equal(y[:len(x)], x) and len(y) > len(x)
         n = engine.block_trials(60_000 * steady.destinations[k].rate_per_s / total)
         nxt = engine.DestinationSampler(steady, k).block(
-            np.random.default_rng(engine.block_seed(root, k, len(x))), n)
+            np.random.default_rng(engine.block_seed(root, k, len(x))), n,
+            engine.block_phase(root, k, len(x)))
         assert np.array_equal(y[len(x)], nxt)
     assert both.trials > half.trials and both.allocations > half.allocations
 
@@ -242,8 +243,8 @@ def test_the_search_table_never_changes_a_tally(version: str, monkeypatch: pytes
     run = np.zeros((1, steady.destinations[0].size), dtype=bool)
     run[0, 1000:1300] = True
 
-    def crafted(self: engine.DestinationSampler, rng: np.random.Generator
-                ) -> tuple[float, np.ndarray]:
+    def crafted(self: engine.DestinationSampler, rng: np.random.Generator,
+                phase: float | None = None) -> tuple[float, np.ndarray]:
         rng.uniform()
         return 0.01, run  # before the first entry closes: nothing is evictable
 

@@ -26,16 +26,20 @@ A trial is one new flow's SYN (the *leader*) towards one destination of a
 Determinism: block ``b`` of destination ``k`` draws from its own generator, seeded by
 ``SeedSequence(root.entropy, spawn_key=root.spawn_key + (k, b))``, so a block's tally does not
 depend on how blocks are grouped into chunks (same seed, same estimate for any chunk size).
-Draw order inside a block: ``t`` (uniform), ``m`` (poisson), busy ports (``choice`` without
+Draw order inside a block: ``t`` (uniform; not drawn when :func:`run` gives the block its
+:func:`block_phase`, as it always does), ``m`` (poisson), busy ports (``choice`` without
 replacement), A3+ ISN coins (``random(size)``), leader CPUs (``choice``), leader deltas
-(``Distribution.sample``), pod-port-held uniforms, pod ports (``integers``), search offsets
+(``Distribution.sample``), each trial's time (uniform; only where port preservation applies and
+the occupancy is flat over the measured window, :attr:`DestinationSampler.trial_times`),
+pod-port-held uniforms, pod ports (``integers``), search offsets
 (``integers`` u16, shape ``(B, rounds)``); the partners draw nothing. The ``weight`` column sums
 ``P(J >= 1)``, the chance that some partner overlaps at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import NamedTuple
@@ -106,13 +110,34 @@ def block_seed(root: np.random.SeedSequence, dest: int, block: int) -> np.random
     return np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, dest, block))
 
 
+WEYL_STEP = (math.sqrt(5.0) - 1.0) / 2.0  # the golden ratio's conjugate: the most even steps
+PHASE_KEY = (1 << 32) - 1  # spawn-key element of the groups' starts (block seeds are 2 long)
+
+
+def block_phase(root: np.random.SeedSequence, dest: int, block: int) -> float:
+    """Where block ``block`` of destination ``dest`` sits in the measured window, in [0, 1).
+
+    A block draws one time ``t`` for its occupancy and pod-port odds, and on a window whose held
+    share still rings (:mod:`snatsim.mc.podports`) that time is most of a block's spread: with
+    64 blocks, asking 16 times the trials left the interval as wide. So the blocks of each
+    batch-means group (block mod :data:`MIN_BLOCKS`, the groups of the estimate's interval)
+    walk the Weyl sequence ``frac(s_g + j φ)`` (``j = block // MIN_BLOCKS``) from a uniform
+    start ``s_g`` of their own (randomized quasi-Monte Carlo): each group is an unbiased,
+    evenly spread sample of the window, groups are independent, so the spread between them
+    stays an honest interval, and a block's phase does not depend on chunking."""
+    group, j = block % MIN_BLOCKS, block // MIN_BLOCKS
+    start = np.random.default_rng(np.random.SeedSequence(
+        root.entropy, spawn_key=(*root.spawn_key, dest, PHASE_KEY, group))).random()
+    return (start + j * WEYL_STEP) % 1.0
+
+
 class _Drawn(NamedTuple):
     """One block's draws (:meth:`DestinationSampler._draw_block`)."""
 
     t_s: float
     busy: NDArray[np.bool_]
     evictable: NDArray[np.bool_] | None
-    held_p: float
+    held_p: float | NDArray[np.float64]  # per block, or per trial (flat occupancy)
     cpu: NDArray[np.int64]
     delta_s: NDArray[np.float64]
     searched: NDArray[np.bool_]
@@ -140,29 +165,41 @@ class DestinationSampler:
         self.other_rate = total - rates  # same-destination NATs on the other CPUs, per CPU
         self.delta_mean_s = steady.nat_to_confirm_us.mean * 1e-6
         self._law: NDArray[np.float64] | None = None  # slot_law's buffer, reused block to block
+        # the occupancy is the same all over the measured window (every entry's life is over
+        # by the warm-up: Little's law's plateau) but the pod-port odds may still ring
+        # (mc.podports): each trial then reads them at its own time, which removes their
+        # spread between blocks; a filling window keeps one time per block for both, so that
+        # they stay together
+        self.trial_times = bool(self.dest.preserve) and bool(np.isclose(
+            self.dest.held(steady.warmup_s), self.dest.held(steady.duration_s), rtol=1e-9))
 
-    def block(self, rng: np.random.Generator, n: int = BLOCK_TRIALS) -> NDArray[np.float64]:
-        """Tally ``n`` trials drawn from ``rng`` (see the module docstring for the draw order)."""
-        out: NDArray[np.float64] = self.blocks([rng], n)[0]
+    def block(self, rng: np.random.Generator, n: int = BLOCK_TRIALS,
+              phase: float | None = None) -> NDArray[np.float64]:
+        """Tally ``n`` trials drawn from ``rng`` (see the module docstring for the draw order)
+        at ``phase`` of the measured window (:func:`block_phase`; ``None``: drawn first)."""
+        out: NDArray[np.float64] = self.blocks([rng], n, [phase])[0]
         return out
 
-    def blocks(self, rngs: list[np.random.Generator], n: int = BLOCK_TRIALS
-               ) -> NDArray[np.float64]:
-        """Tally ``n`` trials from each generator of ``rngs`` (one block each, rows in order).
+    def blocks(self, rngs: list[np.random.Generator], n: int = BLOCK_TRIALS,
+               phases: Sequence[float | None] | None = None) -> NDArray[np.float64]:
+        """Tally ``n`` trials from each generator of ``rngs`` (one block each, rows in order),
+        block ``i`` at ``phases[i]`` (:meth:`block`).
 
         Each block draws from its own generator in the documented order, and its row equals
         :meth:`block` on it; blocks smaller than :data:`TABLE_TRIALS` are searched and tallied
         stacked (one numpy call for all of them), larger ones one by one, each from its table.
         """
+        phases = [None] * len(rngs) if phases is None else phases
         if n >= TABLE_TRIALS and len(rngs) > 1:
-            return np.vstack([self.blocks([rng], n) for rng in rngs])
+            return np.vstack([self.blocks([rng], n, [ph]) for rng, ph in
+                              zip(rngs, phases, strict=True)])
         d, b = self.dest, len(rngs)
-        drawn = [self._draw_block(rng, n) for rng in rngs]
+        drawn = [self._draw_block(rng, n, ph) for rng, ph in zip(rngs, phases, strict=True)]
         busy = np.vstack([x.busy for x in drawn])
         evictable = None
         if self.evicting:
             evictable = np.vstack([x.evictable for x in drawn if x.evictable is not None])
-        held_p = np.array([[x.held_p] for x in drawn])
+        held_p = np.vstack([np.broadcast_to(x.held_p, (n,)) for x in drawn])
         cpu = np.stack([x.cpu for x in drawn])
         delta_s = np.stack([x.delta_s for x in drawn])
         searched = np.stack([x.searched for x in drawn])
@@ -193,19 +230,21 @@ class DestinationSampler:
                                 (~searched).sum(axis=1), evicted.sum(axis=1),
                                 -np.expm1(-mu).sum(axis=1)]).astype(float)
 
-    def _draw_block(self, rng: np.random.Generator, n: int) -> _Drawn:
-        """One block's draws, in order: ``t`` and the occupancy row, the A3+ evictable ports,
-        (the pod-port-held odds, not drawn), the leaders' CPUs and deltas, then their ports'
-        draws (:meth:`_draw_ports`)."""
+    def _draw_block(self, rng: np.random.Generator, n: int, phase: float | None) -> _Drawn:
+        """One block's draws, in order: ``t`` (unless its ``phase`` is given) and the occupancy
+        row, the A3+ evictable ports, (the pod-port-held odds, not drawn), the leaders' CPUs and
+        deltas, then their ports' draws (:meth:`_draw_ports`)."""
         d, p = self.dest, self.plan
-        t_s, busy = self._occupancy(rng)
+        t_s, busy = self._occupancy(rng, phase)
         evictable = None
         if self.evicting:
             coin = rng.random(d.size) < 0.5 * float(d.closing_share(t_s))
             evictable = busy & coin
-        held_p = float(d.pod_port_held(t_s)) if d.preserve else 1.0
+        held_p: float | NDArray[np.float64] = float(d.pod_port_held(t_s)) if d.preserve else 1.0
         cpu = rng.choice(self.cpu_p.size, n, p=self.cpu_p)
         delta_s = p.nat_to_confirm_us.sample(rng, n) * 1e-6
+        if self.trial_times:  # each trial's own time for its pod-port odds
+            held_p = d.pod_port_held(rng.uniform(p.warmup_s, p.duration_s, n))
         return _Drawn(t_s, busy, evictable, held_p, cpu, delta_s,
                       *self._draw_ports(rng, held_p, (n,)))
 
@@ -221,7 +260,7 @@ class DestinationSampler:
         port the rover points at (``rover``, the leader's search slot, spec §4.4 "A1"), else a
         slot of :func:`~snatsim.mc.alloc.slot_law` on the same occupancy (spec §3.2: it does not
         see the leader). Several occupancy rows (stacked blocks): ``slot`` has a row for each,
-        ``held_p`` a (rows, 1) column."""
+        ``held_p`` a (rows, 1) column or (rows, trials)."""
         d = self.dest
         c = slot - (d.pod_lo - d.lo)
         pod = (c >= 0) & (c % d.pod_step == 0) & (c // d.pod_step < d.pod_choices)
@@ -239,17 +278,21 @@ class DestinationSampler:
                 out[i] += np.asarray(held_p)[i] * self._law[slot[i]]
         return out
 
-    def _occupancy(self, rng: np.random.Generator) -> tuple[float, NDArray[np.bool_]]:
-        """A block's time ``t`` (uniform in the measured window) and its confirmed occupancy:
-        ``Poisson(H(t))`` busy window ports, uniformly placed (row of shape (1, size))."""
+    def _occupancy(self, rng: np.random.Generator, phase: float | None = None
+                   ) -> tuple[float, NDArray[np.bool_]]:
+        """A block's time ``t`` (at ``phase`` of the measured window, or uniform in it) and its
+        confirmed occupancy: ``Poisson(H(t))`` busy window ports, uniformly placed (row of shape
+        (1, size))."""
         d, p = self.dest, self.plan
-        t_s = rng.uniform(p.warmup_s, p.duration_s)
+        t_s = (p.warmup_s + phase * (p.duration_s - p.warmup_s) if phase is not None
+               else rng.uniform(p.warmup_s, p.duration_s))
         m = min(int(rng.poisson(float(d.held(t_s)))), d.size)
         busy = np.zeros((1, d.size), dtype=bool)
         busy[0, rng.choice(d.size, m, replace=False)] = True
         return t_s, busy
 
-    def _draw_ports(self, rng: np.random.Generator, held_p: float, shape: tuple[int, ...]
+    def _draw_ports(self, rng: np.random.Generator, held_p: float | NDArray[np.float64],
+                    shape: tuple[int, ...]
                     ) -> tuple[NDArray[np.bool_], NDArray[np.int64], NDArray[np.uint16]]:
         """Draws of each flow's NAT, in order: searched (the pod port is held), the pod port,
         the search's u16 offsets."""
@@ -338,18 +381,19 @@ def run(steady: SteadyPlan, root: np.random.SeedSequence, trials: int, *,
     dests, clusters = steady.destinations, steady.clusters
     rates = [d.rate_per_s for d in dests] + [c.tickers / c.period_s for c in clusters]
     total = sum(rates)
-    samplers: list[tuple[Callable[[list[np.random.Generator]], NDArray[np.float64]], int]] = []
+    samplers: list[tuple[Callable[..., NDArray[np.float64]], int]] = []
     for k in range(len(dests)):
-        sampler = (UdpSampler if dests[k].udp else DestinationSampler)(steady, k)
-        n = BLOCK_TRIALS if dests[k].udp else block_trials(  # UDP keeps blocks of BLOCK_TRIALS
-            trials * rates[k] / total if total > 0 else trials / len(rates))
-        samplers.append((partial(_one_by_one, sampler.block, n) if dests[k].udp
-                         else partial(sampler.blocks, n=n), n))
+        if dests[k].udp:  # UDP keeps blocks of BLOCK_TRIALS, each drawing its own time
+            samplers.append((partial(_one_by_one, UdpSampler(steady, k).block, BLOCK_TRIALS),
+                             BLOCK_TRIALS))
+            continue
+        n = block_trials(trials * rates[k] / total if total > 0 else trials / len(rates))
+        samplers.append((partial(_phased, DestinationSampler(steady, k).blocks, n, root, k), n))
     for j, c in enumerate(clusters):
         cs = ClusterSampler(steady, c, steady.steering)
         ticks = block_trials(trials * rates[len(dests) + j] / total / c.tickers if total > 0
                              else 0, CLUSTER_BLOCK, SMALLEST_CLUSTER_BLOCK, CLUSTER_BLOCK)
-        samplers.append((partial(cs.blocks, n=ticks), ticks * c.tickers))
+        samplers.append((partial(_unphased, cs.blocks, ticks), ticks * c.tickers))
     before = () if after is None else (*after.sums, *after.clusters)
     left = chunk_trials  # flows left before the next progress call
     done, allocations, out = 0, 0 if after is None else after.allocations, []
@@ -363,7 +407,7 @@ def run(steady: SteadyPlan, root: np.random.SeedSequence, trials: int, *,
         while b < first + wanted:  # groups of blocks up to the next progress call
             group = min(first + wanted - b, max(1, -(-left // flows)), GROUP_BLOCKS)
             rows.append(blocks([np.random.default_rng(block_seed(root, i, b + j))
-                                for j in range(group)]))
+                                for j in range(group)], first=b))
             b += group
             done += group * flows
             allocations += group * flows
@@ -378,7 +422,20 @@ def run(steady: SteadyPlan, root: np.random.SeedSequence, trials: int, *,
     return Tallies(tuple(out[:len(dests)]), allocations, tuple(out[len(dests):]))
 
 
+def _phased(blocks: Callable[..., NDArray[np.float64]], n: int, root: np.random.SeedSequence,
+            dest: int, rngs: list[np.random.Generator], first: int) -> NDArray[np.float64]:
+    """``blocks(rngs, n, phases)`` for blocks ``first, first + 1, ...`` of ``dest``, each at its
+    :func:`block_phase`."""
+    return blocks(rngs, n, [block_phase(root, dest, first + i) for i in range(len(rngs))])
+
+
+def _unphased(blocks: Callable[..., NDArray[np.float64]], n: int,
+              rngs: list[np.random.Generator], first: int) -> NDArray[np.float64]:
+    """``blocks(rngs, n)``: samplers that draw each tick's (or block's) own time."""
+    return blocks(rngs, n)
+
+
 def _one_by_one(block: Callable[..., NDArray[np.float64]], n: int,
-                rngs: list[np.random.Generator]) -> NDArray[np.float64]:
+                rngs: list[np.random.Generator], first: int = 0) -> NDArray[np.float64]:
     """Rows of ``block(rng, n=n)`` for each generator (samplers without a stacked version)."""
     return np.vstack([block(rng, n=n) for rng in rngs])

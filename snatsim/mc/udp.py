@@ -133,10 +133,12 @@ class UdpSampler(DestinationSampler):
             out += f.rate_per_s / total * q
         return out
 
-    def block(self, rng: np.random.Generator, n: int = BLOCK_TRIALS) -> NDArray[np.float64]:
-        """Tally ``n`` lookups drawn from ``rng`` (see the module docstring for the draw order)."""
+    def block(self, rng: np.random.Generator, n: int = BLOCK_TRIALS,
+              phase: float | None = None) -> NDArray[np.float64]:
+        """Tally ``n`` lookups drawn from ``rng`` (see the module docstring for the draw order),
+        at ``phase`` of the measured window if given."""
         d, p = self.dest, self.plan
-        t_s, busy = self._occupancy(rng)
+        t_s, busy = self._occupancy(rng, phase)
         held_p = float(d.pod_port_held(t_s)) if d.preserve else 1.0
         q_own = self.own_entry(t_s)
         nat = rng.random(n) >= q_own
