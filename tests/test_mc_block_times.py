@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_capacity_acceptance import RACE as RACE_100
 
 import snatsim
 from snatsim.config import Scenario
@@ -18,17 +19,7 @@ from snatsim.sizing.evaluators import steady_state
 # the capacity acceptance's race point (4.14 rover, 4 CPUs, 100 µs NAT -> confirm) at 148/s
 # as capacity evaluates it: measured after every entry's life (steady_state: a 120.202 s
 # warm-up), on Little's law's plateau
-RACE_AS_WRITTEN = {
-    "simulation": {"duration_s": 60.0, "warmup_s": 0.0, "seed": 11},
-    "kernel": {"version": "4.14"},
-    "nat": {"target": "masquerade"},
-    "node": {"cpus": 4, "steering": "client",
-             "nat_to_confirm_us": {"distribution": "lognormal", "mean": 100.0, "sigma": 0.5}},
-    "workload": [{"name": "api", "pods": 30, "clients_per_pod": 2, "arrival": "poisson",
-                  "rate_per_s": 148.0, "destinations": ["203.0.113.10:443"],
-                  "hold_s": {"distribution": "lognormal", "mean": 0.2, "sigma": 0.8},
-                  "close": "fin"}],
-}
+RACE_AS_WRITTEN = {**RACE_100, "workload": [{**RACE_100["workload"][0], "rate_per_s": 148.0}]}
 RACE = steady_state(Scenario.from_dict(RACE_AS_WRITTEN))
 
 
