@@ -6,6 +6,14 @@ survivors and timeouts (``docs/mutation-triage.tsv``: mutant, verdict, test or r
     .venv/bin/python benchmarks/mutation_status.py            # the table and the kill rates
     .venv/bin/python benchmarks/mutation_status.py --untriaged   # survivors without a triage line
     .venv/bin/python benchmarks/mutation_status.py --tables      # the triage as markdown tables
+    .venv/bin/python benchmarks/mutation_status.py --draw 2026   # a stratified seeded sample
+    .venv/bin/python benchmarks/mutation_status.py --names docs/mutation-sample-2026-12-05.txt
+
+``--draw SEED`` needs only the generated mutants (no verdicts): per mutated file, 8 % of its
+mutants rounded (at least 10, all of a file with fewer than 20), drawn with
+``random.Random(SEED).sample`` over the file's sorted names, a fresh generator per file.
+``--names FILE`` limits the table and the kill rates to the mutants FILE names (one a line,
+``#`` comments), so a sample's figures are those of an unbiased draw.
 
 Verdicts of the triage file: ``equivalent`` (no test can tell it from the original), ``killed``
 (by a test added after the run checked it; the test is named), ``left-out`` (killed only by a
@@ -18,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import json
+import random
 import sys
 from collections import Counter
 from pathlib import Path
@@ -50,6 +59,25 @@ def triage() -> dict[str, tuple[str, str]]:
     return {name: (verdict, note) for name, verdict, note in rows}
 
 
+def draw(found: dict[str, tuple[str, str]], seed: int, fraction: float = 0.08) -> list[str]:
+    """A stratified sample: per file round(fraction * n) names (>= 10; all when n < 20)."""
+    by_file: dict[str, list[str]] = {}
+    for name, (source, _) in found.items():
+        by_file.setdefault(source, []).append(name)
+    picked: list[str] = []
+    for _, names in sorted(by_file.items()):
+        names.sort()
+        k = len(names) if len(names) < 20 else max(10, round(fraction * len(names)))
+        picked += sorted(random.Random(seed).sample(names, k))
+    return picked
+
+
+def read_names(path: Path) -> set[str]:
+    """The mutant names of a sample file (one a line, ``#`` comments and blank lines skipped)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return {ln.strip() for ln in lines if ln.strip() and not ln.startswith("#")}
+
+
 HEADINGS = {
     "killed": "Killed by a test added since the run checked it",
     "left-out": "Killed only by a test the mutation selection leaves out",
@@ -79,6 +107,15 @@ def main(argv: list[str]) -> None:
         print(tables(triaged))
         return
     found = verdicts(ROOT / "mutants")
+    if "--draw" in argv:
+        print("\n".join(draw(found, int(argv[argv.index("--draw") + 1]))))
+        return
+    if "--names" in argv:
+        wanted = read_names(Path(argv[argv.index("--names") + 1]))
+        missing = wanted - found.keys()
+        if missing:
+            sys.exit(f"not among the generated mutants: {sorted(missing)[:5]} ...")
+        found = {n: v for n, v in found.items() if n in wanted}
     if "--untriaged" in argv:
         for name, (_, status) in found.items():
             if status == "survived" and name not in triaged:
