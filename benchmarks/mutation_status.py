@@ -8,12 +8,14 @@ survivors and timeouts (``docs/mutation-triage.tsv``: mutant, verdict, test or r
     .venv/bin/python benchmarks/mutation_status.py --tables      # the triage as markdown tables
     .venv/bin/python benchmarks/mutation_status.py --draw 2026   # a stratified seeded sample
     .venv/bin/python benchmarks/mutation_status.py --names docs/mutation-sample-2026-12-05.txt
+    .venv/bin/python benchmarks/mutation_status.py --names docs/mutation-sample-2026-12-05.txt --estimate
 
 ``--draw SEED`` needs only the generated mutants (no verdicts): per mutated file, 8 % of its
 mutants rounded (at least 10, all of a file with fewer than 20), drawn with
 ``random.Random(SEED).sample`` over the file's sorted names, a fresh generator per file.
 ``--names FILE`` limits the table and the kill rates to the mutants FILE names (one a line,
-``#`` comments), so a sample's figures are those of an unbiased draw.
+``#`` comments), so a sample's figures are those of an unbiased draw; with ``--estimate`` it
+prints the kill rate per file and for the whole population, each with its standard error.
 
 Verdicts of the triage file: ``equivalent`` (no test can tell it from the original), ``killed``
 (by a test added after the run checked it; the test is named), ``left-out`` (killed only by a
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import random
 import sys
 from collections import Counter
@@ -35,7 +38,10 @@ ROOT = Path(__file__).resolve().parents[1]
 TRIAGE = ROOT / "docs" / "mutation-triage.tsv"
 # mutmut's exit codes (mutmut/stats.py): 1 and 3 killed, 0 survived, 33 and 5 no tests
 STATUS = {1: "killed", 3: "killed", 0: "survived", 33: "no tests", 5: "no tests", None: "not checked",
-          36: "timeout", 24: "timeout", -24: "timeout", 152: "timeout", 255: "timeout"}
+          36: "timeout", 24: "timeout", -24: "timeout", 152: "timeout", 255: "timeout",
+          # SIGKILL: mutmut's CPU limit is (limit, limit + 1); a child that outlives the SIGXCPU
+          # dies of the hard limit one second later (mutmut calls it "segfault")
+          -9: "timeout"}
 COLUMNS = ("killed", "timeout", "survived", "no tests", "not checked")
 
 
@@ -78,6 +84,79 @@ def read_names(path: Path) -> set[str]:
     return {ln.strip() for ln in lines if ln.strip() and not ln.startswith("#")}
 
 
+SURVIVOR_VERDICTS = ("equivalent", "left-out", "killed", "survived")
+
+
+def outcome(status: str, verdict: str | None) -> str:
+    """One sampled mutant: detected (by the run), equivalent, killed (by a test added since),
+    left-out, survived (no test), or unchecked."""
+    if status == "killed" or (status == "timeout" and verdict not in SURVIVOR_VERDICTS):
+        return "detected"
+    if status in ("survived", "timeout"):
+        return verdict if verdict in SURVIVOR_VERDICTS else "survived"
+    return "unchecked"
+
+
+def _rate(k: int, n: int) -> str:
+    """``k/n = p% +- SE`` with the binomial standard error sqrt(p(1-p)/n)."""
+    if not n:
+        return "-"
+    p = k / n
+    return f"{k}/{n} = {p:.1%} ± {math.sqrt(p * (1 - p) / n):.1%}"
+
+
+def estimate(population: dict[str, tuple[str, str]], sample: dict[str, tuple[str, str]],
+             triaged: dict[str, tuple[str, str]]) -> str:
+    """Per file and for the whole population: the share of non-equivalent mutants the suite
+    detects, before the tests added for the sample's survivors and with them.
+
+    The whole-population figure is the stratified ratio estimate sum_h N_h d_h / n_h over
+    sum_h N_h m_h / n_h (d detected, m non-equivalent, N_h mutants of file h, n_h sampled), with
+    its linearized standard error (finite-population corrected); the pooled binomial figure
+    weighs small files that were sampled more heavily (des/schedule.py whole) like the others.
+    """
+    sizes = Counter(src for src, _ in population.values())
+    out = ["| file | mutants | sampled | equivalent | detected by the suite | with the tests added |",
+           "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    by_file: dict[str, list[str]] = {}
+    for name, (src, status) in sample.items():
+        by_file.setdefault(src, []).append(outcome(status, triaged.get(name, (None,))[0]))
+    num = den = num2 = 0.0
+    var = var2 = 0.0
+    strata = []
+    for src, kinds in sorted(by_file.items()):
+        c = Counter(kinds)
+        m = len(kinds) - c["equivalent"] - c["unchecked"]
+        d, d2 = c["detected"], c["detected"] + c["killed"]
+        out.append(f"| `{src}` | {sizes[src]} | {len(kinds)} | {c['equivalent']} | {_rate(d, m)} "
+                   f"| {_rate(d2, m)} |")
+        big_n, n = sizes[src], len(kinds) - c["unchecked"]
+        num += big_n * d / n
+        num2 += big_n * d2 / n
+        den += big_n * m / n
+        strata.append((big_n, n, [(k == "detected", k == "detected" or k == "killed",
+                                   k != "equivalent") for k in kinds if k != "unchecked"]))
+    r, r2 = num / den, num2 / den
+    for big_n, n, units in strata:
+        for ratio, which, acc in ((r, 0, "var"), (r2, 1, "var2")):
+            e = [u[which] - ratio * u[2] for u in units]
+            mean = sum(e) / n
+            s2 = sum((x - mean) ** 2 for x in e) / (n - 1) if n > 1 else 0.0
+            term = big_n**2 * (1 - n / big_n) * s2 / n
+            if acc == "var":
+                var += term
+            else:
+                var2 += term
+    pooled = Counter(outcome(st, triaged.get(nm, (None,))[0]) for nm, (_, st) in sample.items())
+    m = sum(pooled.values()) - pooled["equivalent"] - pooled["unchecked"]
+    out.append(f"\npooled (binomial SE): detected by the suite {_rate(pooled['detected'], m)}; "
+               f"with the tests added {_rate(pooled['detected'] + pooled['killed'], m)}")
+    out.append(f"stratified over all {sum(sizes.values()):,} mutants (estimated non-equivalent "
+               f"{den:,.0f}): by the suite {r:.1%} ± {math.sqrt(var) / den:.1%}; with the tests "
+               f"added {r2:.1%} ± {math.sqrt(var2) / den:.1%}")
+    return "\n".join(out)
+
+
 HEADINGS = {
     "killed": "Killed by a test added since the run checked it",
     "left-out": "Killed only by a test the mutation selection leaves out",
@@ -115,6 +194,9 @@ def main(argv: list[str]) -> None:
         missing = wanted - found.keys()
         if missing:
             sys.exit(f"not among the generated mutants: {sorted(missing)[:5]} ...")
+        if "--estimate" in argv:
+            print(estimate(found, {n: v for n, v in found.items() if n in wanted}, triaged))
+            return
         found = {n: v for n, v in found.items() if n in wanted}
     if "--untriaged" in argv:
         for name, (_, status) in found.items():

@@ -76,3 +76,16 @@ def test_a_series_holds_one_value_per_second_up_to_the_last_event() -> None:
     series.bump("syn_drops", 4)
     assert series.syn_drops == [0, 1, 1, 0, 1]
     assert series.new_connections == []
+
+
+def test_a_destination_seen_late_gets_zeros_for_the_seconds_before_it() -> None:
+    """Two connections held open: one to A at 0 s, one to B at 2.5 s. Every per-second sample
+    (5 of them) has one value per destination; B's series is 0 until the sample after its
+    connect, so every series is as long as the table's."""
+    b = "198.51.100.7:80"
+    result = simulate(scenario(once("a"), once("b", at_s=2.5, destinations=[b]), duration_s=5.0))
+    assert result.series.conntrack_entries == [1, 1, 2, 2, 2]
+    assert result.series.ports_in_use == {
+        "tcp 192.0.2.10 -> 203.0.113.10:443": [1, 1, 1, 1, 1],
+        f"tcp 192.0.2.10 -> {b}": [0, 0, 1, 1, 1],
+    }
