@@ -6,10 +6,14 @@ survivors and timeouts (``docs/mutation-triage.tsv``: mutant, verdict, test or r
     .venv/bin/python benchmarks/mutation_status.py            # the table and the kill rates
     .venv/bin/python benchmarks/mutation_status.py --untriaged   # survivors without a triage line
     .venv/bin/python benchmarks/mutation_status.py --tables      # the triage as markdown tables
+    .venv/bin/python benchmarks/mutation_status.py --generate    # mutants/ only, no test run
     .venv/bin/python benchmarks/mutation_status.py --draw 2026   # a stratified seeded sample
     .venv/bin/python benchmarks/mutation_status.py --names docs/mutation-sample-2026-12-05.txt
     .venv/bin/python benchmarks/mutation_status.py --names docs/mutation-sample-2026-12-05.txt --estimate
 
+``--generate`` runs mutmut's own first step (copy the tree to ``mutants/``, write the mutated
+files and their ``.meta`` lists of mutant names) without its test passes: the names of every
+mutant in a few seconds (mutmut 3.8 internals; ``mutmut run`` reuses the files it wrote).
 ``--draw SEED`` needs only the generated mutants (no verdicts): per mutated file, 8 % of its
 mutants rounded (at least 10, all of a file with fewer than 20), drawn with
 ``random.Random(SEED).sample`` over the file's sorted names, a fresh generator per file.
@@ -43,6 +47,22 @@ STATUS = {1: "killed", 3: "killed", 0: "survived", 33: "no tests", 5: "no tests"
           # dies of the hard limit one second later (mutmut calls it "segfault")
           -9: "timeout"}
 COLUMNS = ("killed", "timeout", "survived", "no tests", "not checked")
+
+
+def generate() -> None:
+    """mutmut's mutant generation alone (``mutmut.__main__._run`` up to its test passes)."""
+    import os
+
+    import mutmut.__main__ as mm
+
+    os.chdir(ROOT)
+    mm.set_mutant_under_test("mutant_generation")
+    Path("mutants").mkdir(exist_ok=True)
+    mm.copy_src_dir()
+    mm.copy_also_copy_files()
+    mm.setup_source_paths()
+    mm.store_lines_covered_by_tests()
+    print(mm.create_mutants(os.cpu_count() or 2))
 
 
 def verdicts(mutants_dir: Path) -> dict[str, tuple[str, str]]:
@@ -181,6 +201,9 @@ def tables(triaged: dict[str, tuple[str, str]]) -> str:
 
 
 def main(argv: list[str]) -> None:
+    if "--generate" in argv:
+        generate()
+        return
     triaged = triage()
     if "--tables" in argv:
         print(tables(triaged))
