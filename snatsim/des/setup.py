@@ -59,7 +59,6 @@ class WorkloadRuntime:
         self.index = index
         self.cfg = cfg
         self.name = cfg.name
-        self.rng = rng
         self.proto = TCP if cfg.protocol == "tcp" else UDP
         self.snat = cfg.snat
         self.source_port = cfg.source_port  # "ephemeral" or a fixed port (read per connect())
