@@ -28,7 +28,8 @@ Determinism: block ``b`` of destination ``k`` draws from its own generator, seed
 depend on how blocks are grouped into chunks (same seed, same estimate for any chunk size).
 Draw order inside a block: ``t`` (uniform; not drawn when :func:`run` gives the block its
 :func:`block_phase`, as it always does), ``m`` (poisson), busy ports (``choice`` without
-replacement), A3+ ISN coins (``random(size)``), leader CPUs (``choice``), leader deltas
+replacement), A3+ ISN coins (``random(size)``), leader CPUs (``choice``; not drawn where every
+CPU has the same rate towards the destination, as the CPU then changes nothing), leader deltas
 (``Distribution.sample``), each trial's time (uniform; only where port preservation applies and
 the occupancy is flat over the measured window, :attr:`DestinationSampler.trial_times`),
 pod-port-held uniforms, pod ports (``integers``), search offsets
@@ -42,7 +43,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -138,7 +139,7 @@ class _Drawn(NamedTuple):
     busy: NDArray[np.bool_]
     evictable: NDArray[np.bool_] | None
     held_p: float | NDArray[np.float64]  # per block, or per trial (flat occupancy)
-    cpu: NDArray[np.int64]
+    cpu: NDArray[np.int64] | None  # None: every CPU's rate is equal (not drawn)
     delta_s: NDArray[np.float64]
     searched: NDArray[np.bool_]
     pod_slot: NDArray[np.int64]
@@ -163,6 +164,8 @@ class DestinationSampler:
         total = rates.sum()
         self.cpu_p = rates / total if total > 0 else np.full(rates.size, 1.0 / rates.size)
         self.other_rate = total - rates  # same-destination NATs on the other CPUs, per CPU
+        # with every CPU at the same rate the leader's CPU changes nothing: not drawn
+        self.one_other_rate = bool(np.all(self.other_rate == self.other_rate[0]))
         self.delta_mean_s = steady.nat_to_confirm_us.mean * 1e-6
         self._law: NDArray[np.float64] | None = None  # slot_law's buffer, reused block to block
         # the occupancy is the same all over the measured window (every entry's life is over
@@ -199,12 +202,14 @@ class DestinationSampler:
         evictable = None
         if self.evicting:
             evictable = np.vstack([x.evictable for x in drawn if x.evictable is not None])
-        held_p = np.vstack([np.broadcast_to(x.held_p, (n,)) for x in drawn])
-        cpu = np.stack([x.cpu for x in drawn])
-        delta_s = np.stack([x.delta_s for x in drawn])
-        searched = np.stack([x.searched for x in drawn])
-        pod = np.stack([x.pod_slot for x in drawn])
-        offsets = np.stack([x.offsets for x in drawn])
+        held_p = (np.array([[x.held_p] for x in drawn]) if all(np.ndim(x.held_p) == 0 for x in drawn)
+                  else _rows([np.broadcast_to(x.held_p, (n,)) for x in drawn]))
+        other_rate = (self.other_rate[0] if self.one_other_rate
+                      else self.other_rate[_rows([x.cpu for x in drawn if x.cpu is not None])])
+        delta_s = _rows([x.delta_s for x in drawn])
+        searched = _rows([x.searched for x in drawn])
+        pod = _rows([x.pod_slot for x in drawn])
+        offsets = _rows([x.offsets for x in drawn])
         free = dist = None
         if b == 1 and (evictable is None or not evictable.any()):
             if not self.shared_start or n >= TABLE_TRIALS:  # the slot law reads free ports
@@ -216,7 +221,7 @@ class DestinationSampler:
         slot, searched, res_found, gave_up, evicted, rover = self._ports(
             busy, evictable, searched, pod, offsets, dist)
         found = res_found + (searched & d.preserve)  # a held pod port: the used-check counts it
-        mu = self.other_rate[cpu] * (delta_s + self.delta_mean_s)
+        mu = other_rate * (delta_s + self.delta_mean_s)
         race = np.zeros(b)
         if self.other_rate.max() > 0:
             clash = self._clash_odds(busy, evictable, held_p, slot, rover, free)
@@ -241,7 +246,7 @@ class DestinationSampler:
             coin = rng.random(d.size) < 0.5 * float(d.closing_share(t_s))
             evictable = busy & coin
         held_p: float | NDArray[np.float64] = float(d.pod_port_held(t_s)) if d.preserve else 1.0
-        cpu = rng.choice(self.cpu_p.size, n, p=self.cpu_p)
+        cpu = None if self.one_other_rate else rng.choice(self.cpu_p.size, n, p=self.cpu_p)
         delta_s = p.nat_to_confirm_us.sample(rng, n) * 1e-6
         if self.trial_times:  # each trial's own time for its pod-port odds
             held_p = d.pod_port_held(rng.uniform(p.warmup_s, p.duration_s, n))
@@ -427,6 +432,11 @@ def _phased(blocks: Callable[..., NDArray[np.float64]], n: int, root: np.random.
     """``blocks(rngs, n, phases)`` for blocks ``first, first + 1, ...`` of ``dest``, each at its
     :func:`block_phase`."""
     return blocks(rngs, n, [block_phase(root, dest, first + i) for i in range(len(rngs))])
+
+
+def _rows(arrays: Sequence[NDArray[Any]]) -> NDArray[Any]:
+    """The blocks' arrays stacked as rows (one block: a view, not a copy)."""
+    return arrays[0][None] if len(arrays) == 1 else np.stack(arrays)
 
 
 def _unphased(blocks: Callable[..., NDArray[np.float64]], n: int,
