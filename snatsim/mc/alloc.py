@@ -318,12 +318,15 @@ def search_table(busy: NDArray[np.bool_], offsets: NDArray[np.integer],
     """
     offsets = np.asarray(offsets)
     shape, size = offsets.shape[:-1], busy.shape[-1]
-    off = offsets[..., 0].reshape(-1).astype(np.int64)
-    d = dist[off]
-    ok = d < (size - 1 if a1 else min(size, NF_NAT_MAX_ATTEMPTS))
-    end = (off + d) & 0xFFFF
-    slot, offset = (end % size).astype(np.uint16), end.astype(np.uint16)
-    probes, found = (d + 1).astype(np.int32), d.astype(np.int32)
+    off = offsets[..., 0].reshape(-1)
+    found = dist[off]  # int32: the busy probes before the free port (a fresh array)
+    ok = found < (size - 1 if a1 else min(size, NF_NAT_MAX_ATTEMPTS))
+    offset = found.astype(np.uint16)
+    offset += off  # (off + d) mod 2^16, in uint16
+    q = offset // np.uint16(size)  # offset % size without numpy's slow remainder loop
+    q *= np.uint16(size)
+    slot = offset - q
+    probes = found + 1
     rounds, gave_up = np.ones(off.size, dtype=np.uint8), np.zeros(off.size, dtype=bool)
     rest = np.flatnonzero(~ok)
     if rest.size:

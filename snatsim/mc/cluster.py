@@ -48,6 +48,7 @@ from numpy.typing import NDArray
 
 from snatsim.kernel.eras import NatEra
 from snatsim.mc.alloc import max_rounds, search_rounds, search_rover
+from snatsim.mc.engine import nat_to_confirm_s
 from snatsim.mc.steady import ClusterPlan, DestinationPlan, SteadyPlan
 
 CLUSTER_BLOCK = 64  # ticks per block
@@ -192,7 +193,7 @@ class ClusterSampler:
             for i in alive:
                 if self.steering == "random" or (self.steering == "flow-hash" and r == 0):
                     cpu[i * n:(i + 1) * n] = rngs[i].integers(0, p.cpus, size=(n, k))
-                delta[i] = p.nat_to_confirm_us.sample(rngs[i], n * k) * 1e-6
+                delta[i] = nat_to_confirm_s(p.nat_to_confirm_us, rngs[i], n * k)
                 start[i] = rngs[i].integers(0, 1 << 16, size=(n * k, self.rounds),
                                             dtype=np.uint16)
             slots, gave_ups = [], []

@@ -30,11 +30,10 @@ Draw order inside a block: ``t`` (uniform; not drawn when :func:`run` gives the 
 :func:`block_phase`, as it always does), ``m`` (poisson), busy ports (``choice`` without
 replacement), A3+ ISN coins (``random(size)``), leader CPUs (``choice``; not drawn where every
 CPU has the same rate towards the destination, as the CPU then changes nothing), leader deltas
-(``Distribution.sample``), each trial's time (uniform; only where port preservation applies and
+(:func:`nat_to_confirm_s`), each trial's time (uniform; only where port preservation applies and
 the occupancy is flat over the measured window, :attr:`DestinationSampler.trial_times`),
 pod-port-held uniforms, pod ports (``integers``), search offsets
-(``integers`` u16, shape ``(B, rounds)``); the partners draw nothing. The ``weight`` column sums
-``P(J >= 1)``, the chance that some partner overlaps at all.
+(``integers`` u16, shape ``(B, rounds)``); the partners draw nothing.
 """
 
 from __future__ import annotations
@@ -48,6 +47,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from snatsim.distributions import Distribution, Lognormal
 from snatsim.kernel.eras import NatEra
 from snatsim.mc.alloc import (
     free_distance,
@@ -76,7 +76,7 @@ TABLE_TRIALS = 1 << 14
 :func:`~snatsim.mc.alloc.free_distance` (same results); building it (~0.3 ms) costs more than
 searching a smaller block directly."""
 # columns of a block tally (sums over the block's trials)
-TALLY = ("trials", "race", "gave_up", "eviction", "found", "kept", "evicted", "weight")
+TALLY = ("trials", "race", "gave_up", "eviction", "found", "kept", "evicted")
 GROUP_BLOCKS = 64
 """Most blocks of one stream sampled in one call (a cluster's are stacked: bounded memory)."""
 MIN_BLOCKS = 16
@@ -104,6 +104,22 @@ class Tallies:
         return int(sum(s[:, 0].sum() for s in self.sums)
                    + sum(c[:, 1].sum() for c in self.clusters)
                    + sum(e[:, 0].sum() for e in self.exhausted))
+
+
+def nat_to_confirm_s(dist: Distribution, rng: np.random.Generator, size: int
+                     ) -> NDArray[np.float64]:
+    """``size`` NAT -> confirm times (spec §3.2), in seconds, drawn from ``rng``. A lognormal is
+    drawn as ``exp(mu + sigma z)`` with ``z`` a float32 standard normal: the same law to float32
+    rounding (~1e-6 relative) at ~10 ns a flow, where numpy's float64 ``lognormal`` takes ~16
+    (the SimPy model draws float64: :meth:`Distribution.sample`)."""
+    if isinstance(dist, Lognormal):
+        z = rng.standard_normal(size, dtype=np.float32)
+        z *= np.float32(dist.sigma)
+        z += np.float32(dist.mu - math.log(1e6))  # microseconds to seconds inside the exponent
+        np.exp(z, out=z)
+        return z.astype(np.float64)
+    out: NDArray[np.float64] = dist.sample(rng, size) * 1e-6
+    return out
 
 
 def block_seed(root: np.random.SeedSequence, dest: int, block: int) -> np.random.SeedSequence:
@@ -168,6 +184,10 @@ class DestinationSampler:
         self.one_other_rate = bool(np.all(self.other_rate == self.other_rate[0]))
         self.delta_mean_s = steady.nat_to_confirm_us.mean * 1e-6
         self._law: NDArray[np.float64] | None = None  # slot_law's buffer, reused block to block
+        # the window slots that are pod-port candidates (spec §8), looked up per flow
+        c = np.arange(self.dest.size) - (self.dest.pod_lo - self.dest.lo)
+        self._candidate = ((c >= 0) & (c % self.dest.pod_step == 0)
+                           & (c // self.dest.pod_step < self.dest.pod_choices))
         # the occupancy is the same all over the measured window (every entry's life is over
         # by the warm-up: Little's law's plateau) but the pod-port odds may still ring
         # (mc.podports): each trial then reads them at its own time, which removes their
@@ -221,19 +241,21 @@ class DestinationSampler:
         slot, searched, res_found, gave_up, evicted, rover = self._ports(
             busy, evictable, searched, pod, offsets, dist)
         found = res_found + (searched & d.preserve)  # a held pod port: the used-check counts it
-        mu = other_rate * (delta_s + self.delta_mean_s)
         race = np.zeros(b)
         if self.other_rate.max() > 0:
-            clash = self._clash_odds(busy, evictable, held_p, slot, rover, free)
-            lose = -np.expm1(-0.5 * mu * clash)  # 1 - E[(1 - clash / 2) ** J], J ~ Poisson(mu)
-            lose[gave_up] = 0.0  # already lost to exhaustion
-            race = lose.sum(axis=1)
+            # 1 - E[(1 - clash / 2) ** J], J ~ Poisson(mu), mu = other rate x (delta + E delta),
+            # computed in place: -expm1(-mu clash / 2)
+            keep = self._clash_odds(busy, evictable, held_p, slot, rover, free)
+            keep *= delta_s + self.delta_mean_s
+            keep *= -0.5 * other_rate
+            np.expm1(keep, out=keep)
+            keep[gave_up] = 0.0  # already lost to exhaustion
+            race = -keep.sum(axis=1)
         closing = np.array([[self.evicting and bool(d.closing_share(x.t_s) > 0)]
                             for x in drawn])
         return np.column_stack([np.full(b, n), race, gave_up.sum(axis=1),
                                 (gave_up & closing).sum(axis=1), found.sum(axis=1),
-                                (~searched).sum(axis=1), evicted.sum(axis=1),
-                                -np.expm1(-mu).sum(axis=1)]).astype(float)
+                                (~searched).sum(axis=1), evicted.sum(axis=1)]).astype(float)
 
     def _draw_block(self, rng: np.random.Generator, n: int, phase: float | None) -> _Drawn:
         """One block's draws, in order: ``t`` (unless its ``phase`` is given) and the occupancy
@@ -247,7 +269,7 @@ class DestinationSampler:
             evictable = busy & coin
         held_p: float | NDArray[np.float64] = float(d.pod_port_held(t_s)) if d.preserve else 1.0
         cpu = None if self.one_other_rate else rng.choice(self.cpu_p.size, n, p=self.cpu_p)
-        delta_s = p.nat_to_confirm_us.sample(rng, n) * 1e-6
+        delta_s = nat_to_confirm_s(p.nat_to_confirm_us, rng, n)
         if self.trial_times:  # each trial's own time for its pod-port odds
             held_p = d.pod_port_held(rng.uniform(p.warmup_s, p.duration_s, n))
         return _Drawn(t_s, busy, evictable, held_p, cpu, delta_s,
@@ -267,13 +289,19 @@ class DestinationSampler:
         see the leader). Several occupancy rows (stacked blocks): ``slot`` has a row for each,
         ``held_p`` a (rows, 1) column or (rows, trials)."""
         d = self.dest
-        c = slot - (d.pod_lo - d.lo)
-        pod = (c >= 0) & (c % d.pod_step == 0) & (c // d.pod_step < d.pod_choices)
-        out: NDArray[np.float64] = (1.0 - held_p) / d.pod_choices * pod
+        rows = busy.shape[0]
         if self.shared_start:
+            out: NDArray[np.float64] = (1.0 - held_p) / d.pod_choices * self._candidate[slot]
             out += held_p * (slot == rover)
             return out
-        rows = busy.shape[0]
+        if rows == 1 and np.size(held_p) == 1:  # one table for the block, read once per flow
+            self._law = slot_law(busy, a1=self.a1, out=self._law, free=free, evictable=evictable)
+            h = float(np.asarray(held_p).reshape(-1)[0])
+            table = (1.0 - h) / d.pod_choices * self._candidate[:d.size]
+            table += h * self._law[:d.size]
+            flows: NDArray[np.float64] = table[slot]
+            return flows
+        out = (1.0 - held_p) / d.pod_choices * self._candidate[slot]
         for i in range(rows):  # each block's own slot law
             self._law = slot_law(busy[i:i + 1], a1=self.a1, out=self._law, free=free,
                                  evictable=None if evictable is None else evictable[i:i + 1])

@@ -47,7 +47,7 @@ from snatsim.analytic.latency import LatencyMixture, latency_mixture
 from snatsim.kernel.eras import ConfirmEra, NatEra
 from snatsim.kernel.tcp import SynSchedule
 from snatsim.mc.alloc import search_rounds, search_rover
-from snatsim.mc.engine import BLOCK_TRIALS, DestinationSampler
+from snatsim.mc.engine import BLOCK_TRIALS, DestinationSampler, nat_to_confirm_s
 from snatsim.mc.steady import SteadyPlan
 
 UDP_TALLY = ("trials", "natted", "fail", "lost", "race", "exhaustion", "noentry", "found", "kept",
@@ -145,7 +145,7 @@ class UdpSampler(DestinationSampler):
         cpu = rng.choice(self.cpu_p.size, n, p=self.cpu_p)
         cpu_b = rng.integers(0, p.cpus, size=n) if p.steering == "random" else cpu
         concurrent = nat & (cpu_b != cpu)
-        delta_s = p.nat_to_confirm_us.sample(rng, n) * 1e-6
+        delta_s = nat_to_confirm_s(p.nat_to_confirm_us, rng, n)
         slot, searched, found_a, gave_up, _, rover = self._take_ports(rng, busy, None, held_p, (n,))
         found_a = found_a + (searched & d.preserve)  # a held pod port: the used-check counts it
         slot_b, gave_b, found_b = self._sibling(rng, busy, slot, searched, gave_up, found_a)
