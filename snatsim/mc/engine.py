@@ -240,22 +240,26 @@ class DestinationSampler:
                 dist = free_distance(free[0])
         slot, searched, res_found, gave_up, evicted, rover = self._ports(
             busy, evictable, searched, pod, offsets, dist)
-        found = res_found + (searched & d.preserve)  # a held pod port: the used-check counts it
+        kept = n - searched.sum(axis=1)
+        found = res_found.sum(axis=1)
+        if d.preserve:  # a held pod port: the used-check counts it
+            found += n - kept
         race = np.zeros(b)
         if self.other_rate.max() > 0:
             # 1 - E[(1 - clash / 2) ** J], J ~ Poisson(mu), mu = other rate x (delta + E delta),
             # computed in place: -expm1(-mu clash / 2)
             keep = self._clash_odds(busy, evictable, held_p, slot, rover, free)
-            keep *= delta_s + self.delta_mean_s
+            delta_s += self.delta_mean_s  # the block's own draws: reused in place
+            keep *= delta_s
             keep *= -0.5 * other_rate
             np.expm1(keep, out=keep)
-            keep[gave_up] = 0.0  # already lost to exhaustion
+            if gave_up.any():
+                keep[gave_up] = 0.0  # already lost to exhaustion
             race = -keep.sum(axis=1)
-        closing = np.array([[self.evicting and bool(d.closing_share(x.t_s) > 0)]
-                            for x in drawn])
-        return np.column_stack([np.full(b, n), race, gave_up.sum(axis=1),
-                                (gave_up & closing).sum(axis=1), found.sum(axis=1),
-                                (~searched).sum(axis=1), evicted.sum(axis=1)]).astype(float)
+        closing = np.array([self.evicting and bool(d.closing_share(x.t_s) > 0) for x in drawn])
+        lost = gave_up.sum(axis=1)
+        return np.column_stack([np.full(b, n), race, lost, lost * closing, found, kept,
+                                evicted.sum(axis=1)]).astype(float)
 
     def _draw_block(self, rng: np.random.Generator, n: int, phase: float | None) -> _Drawn:
         """One block's draws, in order: ``t`` (unless its ``phase`` is given) and the occupancy
