@@ -410,7 +410,10 @@ def run(steady: SteadyPlan, root: np.random.SeedSequence, trials: int, *,
     do not depend on it. ``progress(flows_done)`` is called after each chunk.
     """
     from snatsim.mc.cluster import CLUSTER_BLOCK, SMALLEST_CLUSTER_BLOCK, ClusterSampler
+    from snatsim.mc.heap import keep_freed_memory
     from snatsim.mc.udp import UdpSampler
+
+    keep_freed_memory()
 
     if steady.exhaustion is not None:
         from snatsim.mc.exhaustion import run_tallies
