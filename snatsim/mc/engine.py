@@ -12,16 +12,17 @@ A trial is one new flow's SYN (the *leader*) towards one destination of a
    (:func:`snatsim.mc.alloc.search_rounds`, spec §4.4) on that occupancy. A search that gives
    up keeps a busy port: dropped at confirm, cause *exhaustion* (*eviction* on A3+ when closing
    entries were in the window, spec §16.1).
-3. **Race**, Rao-Blackwellized over the partners: the NATs on other CPUs inside the leader's
-   NAT -> confirm window form ``J ~ Poisson(mu)``, ``mu = rate on other CPUs × (delta_leader +
-   E delta)`` (spec §3.2). Each partner keeps its pod port or searches the same way, independently
-   given the block's occupancy, so it takes the leader's port with a probability ``q`` known
-   exactly (:meth:`DestinationSampler._clash_odds`, the search's slot law
+3. **Race**, Rao-Blackwellized over the partners and the leader's window: the NATs on other
+   CPUs inside the leader's NAT -> confirm window form ``J ~ Poisson(mu)``, ``mu = rate on other
+   CPUs × (delta_leader + E delta)`` (spec §3.2). Each partner keeps its pod port or searches the
+   same way, independently given the block's occupancy, so it takes the leader's port with a
+   probability ``q`` known exactly (:meth:`DestinationSampler._clash_odds`, the search's slot law
    :func:`snatsim.mc.alloc.slot_law`); each one on the leader's port drops the leader with
    probability 1/2 (the later confirm loses, spec §6.2), so the trial adds ``1 - E[(1 - q/2)^J]
-   = 1 - exp(-mu q / 2)``: race cause. (Until 2026-12-05 the trial drew ``J`` given ``J >= 1``,
-   capped at a ``jmax``, and searched for each partner: the same expectation with more noise,
-   at 5 searches per trial on ``configs/default.toml``.)
+   = 1 - exp(-mu q / 2)``, averaged over ``delta_leader`` by quadrature
+   (:mod:`snatsim.mc.window`): race cause. (Until 2026-12-05 the trial drew ``J`` given ``J >=
+   1``, capped at a ``jmax``, and searched for each partner; until 2026-12-06 it drew
+   ``delta_leader``: the same expectation with more noise.)
 
 Determinism: block ``b`` of destination ``k`` draws from its own generator, seeded by
 ``SeedSequence(root.entropy, spawn_key=root.spawn_key + (k, b))``, so a block's tally does not
@@ -29,10 +30,10 @@ depend on how blocks are grouped into chunks (same seed, same estimate for any c
 Draw order inside a block: ``t`` (uniform; not drawn when :func:`run` gives the block its
 :func:`block_phase`, as it always does), ``m`` (poisson), busy ports (``choice`` without
 replacement), A3+ ISN coins (``random(size)``), leader CPUs (``choice``; not drawn where every
-CPU has the same rate towards the destination, as the CPU then changes nothing), leader deltas
-(:func:`nat_to_confirm_s`), each trial's time (uniform; only where port preservation applies and
-the occupancy is flat over the measured window, :attr:`DestinationSampler.trial_times`),
-pod-port-held uniforms, pod ports (``integers``), search offsets
+CPU has the same rate towards the destination, as the CPU then changes nothing), each trial's
+time (uniform; only where port preservation applies and the occupancy is flat over the measured
+window, :attr:`DestinationSampler.trial_times`), pod-port-held uniforms, pod ports
+(``integers``), search offsets
 (``integers`` u16, shape ``(B, rounds)``); the partners draw nothing.
 """
 
@@ -59,6 +60,7 @@ from snatsim.mc.alloc import (
     slot_law,
 )
 from snatsim.mc.steady import DestinationPlan, SteadyPlan
+from snatsim.mc.window import RaceOdds
 
 BLOCK_TRIALS = 4096
 """Trials of a block of a call asking for between ``MIN_BLOCKS * BLOCK_TRIALS`` and
@@ -156,7 +158,6 @@ class _Drawn(NamedTuple):
     evictable: NDArray[np.bool_] | None
     held_p: float | NDArray[np.float64]  # per block, or per trial (flat occupancy)
     cpu: NDArray[np.int64] | None  # None: every CPU's rate is equal (not drawn)
-    delta_s: NDArray[np.float64]
     searched: NDArray[np.bool_]
     pod_slot: NDArray[np.int64]
     offsets: NDArray[np.uint16]
@@ -182,7 +183,8 @@ class DestinationSampler:
         self.other_rate = total - rates  # same-destination NATs on the other CPUs, per CPU
         # with every CPU at the same rate the leader's CPU changes nothing: not drawn
         self.one_other_rate = bool(np.all(self.other_rate == self.other_rate[0]))
-        self.delta_mean_s = steady.nat_to_confirm_us.mean * 1e-6
+        # the race term per flow, averaged over the leader's NAT -> confirm time (mc.window)
+        self.race_odds = RaceOdds(steady.nat_to_confirm_us, 0.5 * float(self.other_rate.max()))
         self._law: NDArray[np.float64] | None = None  # slot_law's buffer, reused block to block
         # the window slots that are pod-port candidates (spec §8), looked up per flow
         c = np.arange(self.dest.size) - (self.dest.pod_lo - self.dest.lo)
@@ -226,7 +228,6 @@ class DestinationSampler:
                   else _rows([np.broadcast_to(x.held_p, (n,)) for x in drawn]))
         other_rate = (self.other_rate[0] if self.one_other_rate
                       else self.other_rate[_rows([x.cpu for x in drawn if x.cpu is not None])])
-        delta_s = _rows([x.delta_s for x in drawn])
         searched = _rows([x.searched for x in drawn])
         pod = _rows([x.pod_slot for x in drawn])
         offsets = _rows([x.offsets for x in drawn])
@@ -246,16 +247,14 @@ class DestinationSampler:
             found += n - kept
         race = np.zeros(b)
         if self.other_rate.max() > 0:
-            # 1 - E[(1 - clash / 2) ** J], J ~ Poisson(mu), mu = other rate x (delta + E delta),
-            # computed in place: -expm1(-mu clash / 2)
-            keep = self._clash_odds(busy, evictable, held_p, slot, rover, free)
-            delta_s += self.delta_mean_s  # the block's own draws: reused in place
-            keep *= delta_s
-            keep *= -0.5 * other_rate
-            np.expm1(keep, out=keep)
+            # 1 - E[(1 - clash / 2) ** J], J ~ Poisson(other rate x (delta + E delta)), averaged
+            # over the leader's delta (mc.window), computed in place
+            lost_to_race = self._clash_odds(busy, evictable, held_p, slot, rover, free)
+            lost_to_race *= 0.5 * other_rate
+            self.race_odds(lost_to_race)
             if gave_up.any():
-                keep[gave_up] = 0.0  # already lost to exhaustion
-            race = -keep.sum(axis=1)
+                lost_to_race[gave_up] = 0.0  # already lost to exhaustion
+            race = lost_to_race.sum(axis=1)
         closing = np.array([self.evicting and bool(d.closing_share(x.t_s) > 0) for x in drawn])
         lost = gave_up.sum(axis=1)
         return np.column_stack([np.full(b, n), race, lost, lost * closing, found, kept,
@@ -263,8 +262,8 @@ class DestinationSampler:
 
     def _draw_block(self, rng: np.random.Generator, n: int, phase: float | None) -> _Drawn:
         """One block's draws, in order: ``t`` (unless its ``phase`` is given) and the occupancy
-        row, the A3+ evictable ports, (the pod-port-held odds, not drawn), the leaders' CPUs and
-        deltas, then their ports' draws (:meth:`_draw_ports`)."""
+        row, the A3+ evictable ports, (the pod-port-held odds, not drawn), the leaders' CPUs,
+        then their ports' draws (:meth:`_draw_ports`)."""
         d, p = self.dest, self.plan
         t_s, busy = self._occupancy(rng, phase)
         evictable = None
@@ -273,10 +272,9 @@ class DestinationSampler:
             evictable = busy & coin
         held_p: float | NDArray[np.float64] = float(d.pod_port_held(t_s)) if d.preserve else 1.0
         cpu = None if self.one_other_rate else rng.choice(self.cpu_p.size, n, p=self.cpu_p)
-        delta_s = nat_to_confirm_s(p.nat_to_confirm_us, rng, n)
         if self.trial_times:  # each trial's own time for its pod-port odds
             held_p = d.pod_port_held(rng.uniform(p.warmup_s, p.duration_s, n))
-        return _Drawn(t_s, busy, evictable, held_p, cpu, delta_s,
+        return _Drawn(t_s, busy, evictable, held_p, cpu,
                       *self._draw_ports(rng, held_p, (n,)))
 
     def _clash_odds(self, busy: NDArray[np.bool_], evictable: NDArray[np.bool_] | None,

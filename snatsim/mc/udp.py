@@ -23,16 +23,16 @@ samples:
    Poisson(mu)`` NATs on other CPUs inside A's window, at the destination's NAT rate (lookups
    not on an own entry, times ``1 +`` the share with a concurrent B); each takes A's port (or a
    concurrent B's other port) with the exact odds of :meth:`DestinationSampler._clash_odds` and
-   then drops it with probability 1/2: ``1 - exp(-mu q / 2)``. The race term is added only to
-   trials with no certain drop.
+   then drops it with probability 1/2: ``1 - exp(-mu q / 2)``, averaged over A's NAT -> confirm
+   time (:mod:`snatsim.mc.window`). The race term is added only to trials with no certain drop.
 
 A try fails when any of its queries is dropped; the resolver resends after ``retry_timeout_s``
 (5 s) up to ``attempts`` tries (spec §12). A retry belongs to the entry the failed try left
 (either query accepted) and goes through; only a try that left no entry (both queries gave up)
 NATs again, and gives up again with the persistence of the block's occupancy
 (:func:`udp_law`). Draw order per block: ``t``, ``m``, busy ports, own-entry uniforms, A's CPUs,
-B's CPUs (``random`` steering only), A's deltas, A's ports (as the TCP leader's), B's search
-offsets (``(B, rounds)`` u16); the partners draw nothing.
+B's CPUs (``random`` steering only), A's ports (as the TCP leader's), B's search offsets
+(``(B, rounds)`` u16); neither the partners nor A's NAT -> confirm time draw anything.
 """
 
 from __future__ import annotations
@@ -47,8 +47,9 @@ from snatsim.analytic.latency import LatencyMixture, latency_mixture
 from snatsim.kernel.eras import ConfirmEra, NatEra
 from snatsim.kernel.tcp import SynSchedule
 from snatsim.mc.alloc import search_rounds, search_rover
-from snatsim.mc.engine import BLOCK_TRIALS, DestinationSampler, nat_to_confirm_s
+from snatsim.mc.engine import BLOCK_TRIALS, DestinationSampler
 from snatsim.mc.steady import SteadyPlan
+from snatsim.mc.window import RaceOdds
 
 UDP_TALLY = ("trials", "natted", "fail", "lost", "race", "exhaustion", "noentry", "found", "kept",
              "clash", "resolved", "dropped_clash")
@@ -103,6 +104,8 @@ class UdpSampler(DestinationSampler):
         # NATs per lookup on other CPUs: A, plus B where it runs concurrently (the own-entry
         # share is taken off per block)
         self.other_rate = self.other_rate * (1.0 + self.b_elsewhere)
+        # A's and a concurrent B's clash odds add up: the race term reads up to twice the rate
+        self.race_odds = RaceOdds(steady.nat_to_confirm_us, float(self.other_rate.max()))
 
     def own_entry(self, t_s: float) -> float:
         """P(the socket's port is one its pod used towards the destination within the entry's
@@ -145,7 +148,6 @@ class UdpSampler(DestinationSampler):
         cpu = rng.choice(self.cpu_p.size, n, p=self.cpu_p)
         cpu_b = rng.integers(0, p.cpus, size=n) if p.steering == "random" else cpu
         concurrent = nat & (cpu_b != cpu)
-        delta_s = nat_to_confirm_s(p.nat_to_confirm_us, rng, n)
         slot, searched, found_a, gave_up, _, rover = self._take_ports(rng, busy, None, held_p, (n,))
         found_a = found_a + (searched & d.preserve)  # a held pod port: the used-check counts it
         slot_b, gave_b, found_b = self._sibling(rng, busy, slot, searched, gave_up, found_a)
@@ -161,12 +163,12 @@ class UdpSampler(DestinationSampler):
         exhausted = gave_up | gave_b
         race = np.zeros(n)
         if self.other_rate.max() > 0:  # as the TCP leader's: 1 - E[(1 - q / 2)^J], J ~ Poisson
-            mu = self.other_rate[cpu] * (1.0 - q_own) * (delta_s + self.delta_mean_s)
-            clash = self._clash_odds(busy, None, held_p, slot, rover)
+            taken = self._clash_odds(busy, None, held_p, slot, rover)  # a partner takes A's port
             other_b = concurrent & ~identical  # a concurrent B on another port can lose too
             if other_b.any():
-                clash = clash + other_b * self._clash_odds(busy, None, held_p, slot_b, rover)
-            race = np.where(nat & (certain == 0), -np.expm1(-0.5 * mu * clash), 0.0)
+                taken = taken + other_b * self._clash_odds(busy, None, held_p, slot_b, rover)
+            taken *= 0.5 * (1.0 - q_own) * self.other_rate[cpu]
+            race = np.where(nat & (certain == 0), self.race_odds(taken), 0.0)
         fail = np.minimum(certain, 1.0) + race
         lost = certain + race
         exh_lost = np.where(exhausted, certain, 0.0)
