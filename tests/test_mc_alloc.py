@@ -162,3 +162,18 @@ def test_blocks_and_buffer_layout_do_not_change_results(rows: int,
         for name in SearchResult.__dataclass_fields__:
             assert np.array_equal(getattr(got, name), getattr(expected, name)), name
     assert default[0].rounds.max() > 1 and default[2].found.sum() < default[2].busy_probes.sum()
+
+
+def test_u16_offsets_are_the_raw_words_little_endian_and_uniform() -> None:
+    from snatsim.mc.alloc import u16_offsets
+
+    got = u16_offsets(np.random.default_rng(3), (5, 3))  # 15 offsets from 4 words
+    words = np.random.default_rng(3).integers(0, np.iinfo(np.uint64).max, size=4,
+                                              dtype=np.uint64, endpoint=True)
+    expect = [(int(w) >> (16 * j)) & 0xFFFF for w in words for j in range(4)][:15]
+    assert got.dtype == np.uint16 and got.shape == (5, 3)
+    assert got.reshape(-1).tolist() == expect
+    many = u16_offsets(np.random.default_rng(4), (1 << 20,)).astype(np.int64)
+    counts = np.bincount(many >> 12, minlength=16)  # 16 bins of 4096 values: chi-square
+    chi2 = float(((counts - many.size / 16) ** 2 / (many.size / 16)).sum())
+    assert chi2 < 37.7  # 15 degrees of freedom, p = 0.001

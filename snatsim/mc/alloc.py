@@ -29,6 +29,7 @@ A3+ eviction-path probes are not counted, spec §5.3, §16.3).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -283,6 +284,19 @@ def search_rover(busy: NDArray[np.bool_], start: NDArray[np.integer]) -> SearchR
 
 
 OFFSETS = 1 << 16
+
+
+def u16_offsets(rng: np.random.Generator, shape: tuple[int, ...]) -> NDArray[np.uint16]:
+    """Uniform 16-bit search offsets of ``shape``, four to each raw 64-bit draw (``integers``
+    over the whole uint64 range), in little-endian order so that every machine reads the same:
+    half the cost of ``integers(0, 65536, dtype=uint16)``, which takes two to a 32-bit draw.
+    The Monte Carlo engine's streams use it; the scalar-equality contract above is for that
+    one-u16-per-call form."""
+    count = math.prod(shape)
+    words = rng.integers(0, np.iinfo(np.uint64).max, size=-(-count // 4), dtype=np.uint64,
+                         endpoint=True)
+    out: NDArray[np.uint16] = words.astype("<u8", copy=False).view("<u2")[:count].reshape(shape)
+    return out
 
 
 def free_virtual(busy: NDArray[np.bool_]) -> tuple[NDArray[np.intp], list[NDArray[np.intp]]]:

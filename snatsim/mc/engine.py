@@ -33,8 +33,8 @@ replacement), A3+ ISN coins (``random(size)``), leader CPUs (``choice``; not dra
 CPU has the same rate towards the destination, as the CPU then changes nothing), each trial's
 time (uniform; only where port preservation applies and the occupancy is flat over the measured
 window, :attr:`DestinationSampler.trial_times`), pod-port-held uniforms, pod ports
-(``integers``), search offsets
-(``integers`` u16, shape ``(B, rounds)``); the partners draw nothing.
+(``integers``), search offsets (:func:`~snatsim.mc.alloc.u16_offsets`, shape ``(B, rounds)``);
+the partners draw nothing.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ from snatsim.mc.alloc import (
     search_rover,
     search_table,
     slot_law,
+    u16_offsets,
 )
 from snatsim.mc.steady import DestinationPlan, SteadyPlan
 from snatsim.mc.window import RaceOdds
@@ -334,7 +335,7 @@ class DestinationSampler:
         d = self.dest
         searched = rng.random(shape) < held_p
         pod_slot = d.pod_lo - d.lo + d.pod_step * rng.integers(0, d.pod_choices, size=shape)
-        offsets = rng.integers(0, 1 << 16, size=(*shape, self.rounds), dtype=np.uint16)
+        offsets = u16_offsets(rng, (*shape, self.rounds))
         return searched, pod_slot, offsets
 
     def _take_ports(self, rng: np.random.Generator, busy: NDArray[np.bool_],

@@ -32,7 +32,8 @@ A try fails when any of its queries is dropped; the resolver resends after ``ret
 NATs again, and gives up again with the persistence of the block's occupancy
 (:func:`udp_law`). Draw order per block: ``t``, ``m``, busy ports, own-entry uniforms, A's CPUs,
 B's CPUs (``random`` steering only), A's ports (as the TCP leader's), B's search offsets
-(``(B, rounds)`` u16); neither the partners nor A's NAT -> confirm time draw anything.
+(:func:`~snatsim.mc.alloc.u16_offsets`, ``(B, rounds)``); neither the partners nor A's NAT ->
+confirm time draw anything.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from numpy.typing import NDArray
 from snatsim.analytic.latency import LatencyMixture, latency_mixture
 from snatsim.kernel.eras import ConfirmEra, NatEra
 from snatsim.kernel.tcp import SynSchedule
-from snatsim.mc.alloc import search_rounds, search_rover
+from snatsim.mc.alloc import search_rounds, search_rover, u16_offsets
 from snatsim.mc.engine import BLOCK_TRIALS, DestinationSampler
 from snatsim.mc.steady import SteadyPlan
 from snatsim.mc.window import RaceOdds
@@ -191,7 +192,7 @@ class UdpSampler(DestinationSampler):
         own offsets.
         """
         d = self.dest
-        offsets = rng.integers(0, 1 << 16, size=(slot.size, self.rounds), dtype=np.uint16)
+        offsets = u16_offsets(rng, (slot.size, self.rounds))
         if self.b_same_port:
             return slot, gave_up.copy(), np.where(gave_up, found_a, 0).astype(np.int32)
         res = search_rover(busy, offsets[:, 0]) if self.a1 else search_rounds(busy, offsets)
