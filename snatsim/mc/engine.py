@@ -42,7 +42,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -184,8 +184,8 @@ class DestinationSampler:
         self.other_rate = total - rates  # same-destination NATs on the other CPUs, per CPU
         # with every CPU at the same rate the leader's CPU changes nothing: not drawn
         self.one_other_rate = bool(np.all(self.other_rate == self.other_rate[0]))
-        # the race term per flow, averaged over the leader's NAT -> confirm time (mc.window)
-        self.race_odds = RaceOdds(steady.nat_to_confirm_us, 0.5 * float(self.other_rate.max()))
+        # the largest c = rate x clash odds / 2 that the race term reads (clash odds <= 1)
+        self.race_c_max = 0.5 * float(self.other_rate.max())
         self._law: NDArray[np.float64] | None = None  # slot_law's buffer, reused block to block
         # the window slots that are pod-port candidates (spec §8), looked up per flow
         c = np.arange(self.dest.size) - (self.dest.pod_lo - self.dest.lo)
@@ -198,6 +198,12 @@ class DestinationSampler:
         # they stay together
         self.trial_times = bool(self.dest.preserve) and bool(np.isclose(
             self.dest.held(steady.warmup_s), self.dest.held(steady.duration_s), rtol=1e-9))
+
+    @cached_property
+    def race_odds(self) -> RaceOdds:
+        """The race term per flow, averaged over the leader's NAT -> confirm time
+        (:mod:`snatsim.mc.window`; built at the first race, up to :attr:`race_c_max`)."""
+        return RaceOdds(self.plan.nat_to_confirm_us, self.race_c_max)
 
     def block(self, rng: np.random.Generator, n: int = BLOCK_TRIALS,
               phase: float | None = None) -> NDArray[np.float64]:

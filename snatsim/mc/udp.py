@@ -50,7 +50,6 @@ from snatsim.kernel.tcp import SynSchedule
 from snatsim.mc.alloc import search_rounds, search_rover, u16_offsets
 from snatsim.mc.engine import BLOCK_TRIALS, DestinationSampler
 from snatsim.mc.steady import SteadyPlan
-from snatsim.mc.window import RaceOdds
 
 UDP_TALLY = ("trials", "natted", "fail", "lost", "race", "exhaustion", "noentry", "found", "kept",
              "clash", "resolved", "dropped_clash")
@@ -105,8 +104,8 @@ class UdpSampler(DestinationSampler):
         # NATs per lookup on other CPUs: A, plus B where it runs concurrently (the own-entry
         # share is taken off per block)
         self.other_rate = self.other_rate * (1.0 + self.b_elsewhere)
-        # A's and a concurrent B's clash odds add up: the race term reads up to twice the rate
-        self.race_odds = RaceOdds(steady.nat_to_confirm_us, float(self.other_rate.max()))
+        # A's and a concurrent B's clash odds add up (up to 2): c reaches the whole rate
+        self.race_c_max = float(self.other_rate.max())
 
     def own_entry(self, t_s: float) -> float:
         """P(the socket's port is one its pod used towards the destination within the entry's
