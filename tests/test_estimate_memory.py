@@ -75,11 +75,12 @@ def test_blocks_reuse_the_heap_instead_of_faulting_fresh_pages_in() -> None:
     # glibc hands a block's freed arrays back to the kernel and faults them in zero-filled at the
     # next block (~25 of ~75 ns a flow in a fresh process); mc.heap keeps them: a 2^22-trial
     # estimate then takes a few faults instead of ~50,000 (measured 0 and 50,000)
-    import platform
     import subprocess
     import sys
 
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+    from snatsim.mc.heap import on_glibc
+
+    if not on_glibc():
         pytest.skip("the heap settings are glibc's")
     faults = {mode: int(subprocess.run([sys.executable, "-c", _FAULTS, mode, str(CONFIG)],
                                        check=True, capture_output=True, text=True).stdout)

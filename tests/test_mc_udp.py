@@ -148,3 +148,19 @@ def test_udp_tickers_are_refused_by_field() -> None:
     with pytest.raises(ConfigError) as err:
         snatsim.estimate(sc, trials=4096)
     assert err.value.field == "workload.0.protocol"
+
+
+def test_the_race_grid_reaches_a_lookup_whose_two_ports_are_both_taken() -> None:
+    # A's and a concurrent B's clash odds add up to 2 at most: c = 2 x rate / 2 must lie on the
+    # grid (halving race_c_max as for a TCP leader would read past its end)
+    from snatsim.mc.udp import UdpSampler
+    from snatsim.mc.window import race_given_rate
+
+    steady = plan(snatsim.load_scenario(DNS, ["node.steering=random", "kernel.version=5.4",
+                                              "nat.random_fully=true"]))
+    sampler = UdpSampler(steady, 0)
+    worst = 0.5 * 2.0 * float(sampler.other_rate.max())
+    assert worst > 0
+    got = sampler.race_odds(np.array([worst, 0.5 * worst]))
+    exact = race_given_rate(steady.nat_to_confirm_us, np.array([worst, 0.5 * worst]))
+    np.testing.assert_allclose(got, exact, rtol=1e-6)

@@ -25,10 +25,15 @@ MMAP_THRESHOLD_BYTES = 32 << 20  # glibc's largest (DEFAULT_MMAP_THRESHOLD_MAX o
 TOP_PAD_BYTES = 64 << 20
 
 
+def on_glibc() -> bool:
+    """Is this process's C library glibc (on Linux), whose ``mallopt`` this module sets?"""
+    return platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
+
+
 @functools.cache
 def keep_freed_memory() -> bool:
     """Set glibc's heap top pad and mmap threshold once; ``True`` if glibc took both."""
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+    if not on_glibc():
         return False
     try:
         mallopt = ctypes.CDLL(None).mallopt
