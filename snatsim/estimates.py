@@ -238,7 +238,7 @@ def _figures(steady: SteadyPlan, tallies: Tallies) -> dict[str, Any]:
         (f"ge_{t:g}s" for t in thresholds), 0.0)}
     acc = dict.fromkeys(("established", "failed", "app_timeout", "syns", "dropped", "found",
                          "kept", "evicted", "early_drop", "latency_sum", "queries",
-                         "queries_dropped", "lookups", "answered", "clashes", "resolved"), 0.0)
+                         "queries_dropped", "lookups", "answered", "resolved"), 0.0)
     causes = dict.fromkeys(DROP_KEYS, 0.0)
     lat_values: list[float] = []
     lat_weights: list[float] = []
@@ -253,7 +253,7 @@ def _figures(steady: SteadyPlan, tallies: Tallies) -> dict[str, Any]:
                 counts = SynCounts(u.queries_sent, u.queries_lost, u.causes)
                 for key, value in (("queries", u.queries_sent), ("queries_dropped", u.queries_lost),
                                    ("lookups", 1.0), ("answered", sum(mix.established)),
-                                   ("clashes", u.clashes), ("resolved", u.resolved),
+                                   ("resolved", u.resolved),
                                    ("found", u.found)):
                     acc[key] += w * value
             else:

@@ -203,14 +203,14 @@ class UdpSampler(DestinationSampler):
 @dataclass(frozen=True)
 class UdpLaw:
     """A UDP destination's lookup law for one workload: the tries' outcome law and per-lookup
-    expected queries sent and lost (by cause), sibling clashes and ``found``."""
+    expected queries sent and lost (by cause), resolved sibling clashes and ``found``."""
 
     mix: LatencyMixture
     queries_sent: float
     queries_lost: float
     causes: dict[str, float]
-    clashes: float  # sibling clashes at confirm (C1/C2 count each in insert_failed)
-    resolved: float  # resolved ones (C3+: clash_resolve)
+    resolved: float  # resolved sibling clashes (C2: insert_failed, C3+: clash_resolve; the C1
+    # ones are dropped queries, counted in queries_lost)
     found: float
     kept: float  # P(the pod port is kept | the lookup NATed)
 
@@ -254,6 +254,6 @@ def udp_law(sums: NDArray[np.float64] | None, steady: SteadyPlan, attempts: int,
               "exhaustion": col["exhaustion"] / total + QUERIES_PER_TRY * retries_failed}
     return UdpLaw(mix=mix, queries_sent=QUERIES_PER_TRY * tries,
                   queries_lost=col["lost"] / total + QUERIES_PER_TRY * retries_failed,
-                  causes=causes, clashes=col["clash"] / total, resolved=col["resolved"] / total,
+                  causes=causes, resolved=col["resolved"] / total,
                   found=col["found"] / total,
                   kept=col["kept"] / col["natted"] if col["natted"] else 0.0)
