@@ -130,6 +130,15 @@ def block_seed(root: np.random.SeedSequence, dest: int, block: int) -> np.random
     return np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, dest, block))
 
 
+def pod_candidates(dest: DestinationPlan) -> NDArray[np.bool_]:
+    """Which window slots of ``dest`` are pod-port candidates (spec §8): ``pod_choices`` slots
+    ``pod_step`` apart from the pod range's start, those inside the window."""
+    slots = dest.pod_lo - dest.lo + dest.pod_step * np.arange(dest.pod_choices)
+    out = np.zeros(dest.size, dtype=bool)
+    out[slots[(slots >= 0) & (slots < dest.size)]] = True
+    return out
+
+
 WEYL_STEP = (math.sqrt(5.0) - 1.0) / 2.0  # the golden ratio's conjugate: the most even steps
 PHASE_KEY = (1 << 32) - 1  # spawn-key element of the groups' starts (block seeds are 2 long)
 
@@ -188,9 +197,7 @@ class DestinationSampler:
         self.race_c_max = 0.5 * float(self.other_rate.max())
         self._law: NDArray[np.float64] | None = None  # slot_law's buffer, reused block to block
         # the window slots that are pod-port candidates (spec §8), looked up per flow
-        c = np.arange(self.dest.size) - (self.dest.pod_lo - self.dest.lo)
-        self._candidate = ((c >= 0) & (c % self.dest.pod_step == 0)
-                           & (c // self.dest.pod_step < self.dest.pod_choices))
+        self._candidate: NDArray[Any] = pod_candidates(self.dest)
         # the occupancy is the same all over the measured window (every entry's life is over
         # by the warm-up: Little's law's plateau) but the pod-port odds may still ring
         # (mc.podports): each trial then reads them at its own time, which removes their

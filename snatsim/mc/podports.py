@@ -75,9 +75,8 @@ def held_curve(rates_per_s: Sequence[float], lives_s: Sequence[float], pods: Seq
                                                     * STEPS_PER_LIFE)))
     dt = horizon_s / steps
     t: NDArray[np.float64] = np.arange(steps + 1, dtype=float) * dt
-    h = np.zeros(steps + 1)
     if total <= 0:
-        return t, h
+        return t, np.zeros(steps + 1)
     own = sum(r * r / max(p, 1) for r, p in zip(rates_per_s, pods, strict=True)) / total ** 2
     cap = float(choices)
     flows = [(float(r), float(life), life / dt) for r, life in zip(rates_per_s, lives_s,
@@ -86,23 +85,35 @@ def held_curve(rates_per_s: Sequence[float], lives_s: Sequence[float], pods: Seq
     # interleaved odd port (cd), per unit rate; Python lists: the loop reads them one float at
     # a time, ~4x cheaper than numpy scalars (same arithmetic, same values)
     times = t.tolist()
-    ck, cs, cd = [0.0] * (steps + 1), [0.0] * (steps + 1), [0.0] * (steps + 1)
+    h, ck, cs = [0.0] * (steps + 1), [0.0] * (steps + 1), [0.0] * (steps + 1)
+    cd = [0.0] * (steps + 1)
+    # what does not depend on h: the entries held at t_i (Little's law from the empty start)
+    # and those created within a step (young); the rest are the flows still alive from earlier
+    # steps, r x (cum[i - 1] - cum(i - back)), cum read linearly between its points
+    held_at = [sum(r * min(ti, life) for r, life, _ in flows) for ti in times]
+    young = sum(r * min(dt, life) for r, life, _ in flows)
+    old = [(r, back) for r, _, back in flows if back > 1.0]
+    rate_old = sum(r for r, _ in old)
     o_c = o_d = 0.0  # held shares of the candidates and of the odd ports after the last step
     swept = 0.0  # ports the A1 rover has passed since boot (free on its first lap)
     for i in range(1, steps + 1):
-        kept_old = searched_old = odd_old = young = held = 0.0
-        for r, life, back in flows:
-            held += r * min(times[i], life)
-            young += r * min(dt, life)
-            if back > 1.0:  # created in earlier steps and still alive: (t_i - life, t_{i-1}]
-                kept_old += r * _alive(ck, i, back)
-                searched_old += r * _alive(cs, i, back)
-                odd_old += r * _alive(cd, i, back) if odd else 0.0
+        kept_old, searched_old = rate_old * ck[i - 1], rate_old * cs[i - 1]
+        odd_old = rate_old * cd[i - 1]
+        for r, back in old:  # created in earlier steps and still alive: (t_i - life, t_{i-1}]
+            lo = i - back
+            if lo > 0:
+                j = int(lo)
+                w1 = r * (lo - j)
+                w0 = r - w1
+                kept_old -= w0 * ck[j] + w1 * ck[j + 1]
+                searched_old -= w0 * cs[j] + w1 * cs[j + 1]
+                if odd:
+                    odd_old -= w0 * cd[j] + w1 * cd[j + 1]
         if probing:  # free ports weighted by 1 + the busy run before them (independent ports)
             o_before = o_d if odd else o_c
             free = size * (1.0 - o_c * o_before) / (1.0 + o_before)
         else:
-            free = size - held
+            free = size - held_at[i]
         # below the pod range on its first lap the rover hands out no candidate at all
         free = max(free, 1.0) if swept >= rover_lead else math.inf
         hi = _step_odds(kept_old, searched_old, young, own, cap, free)
@@ -117,17 +128,7 @@ def held_curve(rates_per_s: Sequence[float], lives_s: Sequence[float], pods: Seq
         swept += rover_rate_per_s * hi * dt
         ck[i] = ck[i - 1] + dt * (1.0 - hi)
         cs[i] = cs[i - 1] + dt * hi * q
-    return t, h
-
-
-def _alive(cum: list[float], i: int, back: float) -> float:
-    """What the steps before ``i`` added to ``cum`` within the last ``back`` steps (linear
-    interpolation inside the step where that span starts)."""
-    lo = i - back
-    if lo <= 0:
-        return cum[i - 1]
-    j = int(lo)
-    return cum[i - 1] - cum[j] - (lo - j) * (cum[j + 1] - cum[j])
+    return t, np.array(h)
 
 
 def _step_odds(kept_old: float, searched_old: float, young: float, own: float, cap: float,
