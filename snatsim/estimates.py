@@ -6,7 +6,8 @@ window. :meth:`EstimateResult.summary` has the keys of
 :meth:`snatsim.results.SimulationResult.summary` (counts are expected values, floats), plus
 ``method``, ``trials``, ``allocations``, ``ci95`` (95 % intervals of the main figures) and
 ``rel_error``. Intervals come from the spread between :data:`GROUPS` interleaved groups of blocks
-(batch means, Student t); a figure with no event in any trial gets a rule-of-three upper bound.
+(8 while a stream has fewer than 16 blocks; batch means, Student t); a figure with no event in any
+trial gets a rule-of-three upper bound.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 
 from snatsim.config import Scenario, load_scenario
 from snatsim.errors import ConfigError
-from snatsim.mc.engine import MIN_BLOCKS, Tallies, run
+from snatsim.mc.engine import PHASE_GROUPS, Tallies, run
 from snatsim.mc.figures import (
     CAUSE_KEYS,
     DROP_KEYS,
@@ -41,7 +42,7 @@ from snatsim.rundata import UDP_RETRY_THRESHOLD_S
 DEFAULT_TRIALS = 1 << 20
 MAX_TRIALS = 1 << 24  # the cap of rel_error sampling when trials is not given
 FIRST_TRIALS = 1 << 16  # rel_error sampling starts here (at least the floor) and doubles
-GROUPS = MIN_BLOCKS  # batch-means groups; every stream has at least this many blocks
+GROUPS = PHASE_GROUPS  # batch-means groups (8 while a stream has fewer than 16 blocks)
 PERCENTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99, "p999": 0.999}
 THRESHOLDS_S = (1.0, 2.0, 3.0)
 # Student t 97.5 % quantiles by degrees of freedom (GROUPS - 1 at most; no scipy import needed)
@@ -287,21 +288,19 @@ def _figures(steady: SteadyPlan, tallies: Tallies) -> dict[str, Any]:
 
 
 def _intervals(steady: SteadyPlan, tallies: Tallies) -> dict[str, list[float]]:
-    """95 % intervals from the spread of the figures over GROUPS interleaved block groups."""
-    groups = min(GROUPS, max(len(s) for s in (*tallies.sums, *tallies.clusters,
-                                              *tallies.exhausted)))
+    """95 % intervals from the spread of the figures over interleaved groups of blocks: GROUPS,
+    or the largest power of two that every stream fills (8 at the floor of
+    :data:`~snatsim.mc.engine.MIN_BLOCKS`; a divisor of 16 keeps each Weyl walk of phases in one
+    group, :func:`~snatsim.mc.engine.block_phase`)."""
+    fewest = min(len(s) for s in (*tallies.sums, *tallies.clusters, *tallies.exhausted))
+    groups = 1 << (min(GROUPS, fewest).bit_length() - 1) if fewest else 0
     whole = _figures(steady, tallies)
     if groups < 2:
         return {k: [v, math.inf] for k, v in _key_figures(whole).items()}
-    def part(s: np.ndarray, g: int) -> np.ndarray:
-        # a stream with fewer blocks than groups (a destination with a tiny share of the
-        # flows) enters every group whole: its own spread is left out of the interval
-        return s[g::groups] if len(s) >= groups else s
-
     per_group = [_key_figures(_figures(steady, Tallies(
-        tuple(part(s, g) for s in tallies.sums), 0,
-        tuple(part(c, g) for c in tallies.clusters),
-        tuple(part(e, g) for e in tallies.exhausted)))) for g in range(groups)]
+        tuple(s[g::groups] for s in tallies.sums), 0,
+        tuple(c[g::groups] for c in tallies.clusters),
+        tuple(e[g::groups] for e in tallies.exhausted)))) for g in range(groups)]
     q = T975[groups - 2]
     floor = _rule_of_three(tallies)
     out = {}

@@ -65,7 +65,7 @@ def test_rel_error_says_when_the_target_is_reached() -> None:
 
 
 def test_rel_error_says_when_the_cap_stopped_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("snatsim.estimates.MAX_TRIALS", 8192)
+    monkeypatch.setattr("snatsim.estimates.MAX_TRIALS", 2048)
     data = estimate_json("--rel-error", "1e-9")
     # the cap is below the floor of MIN_BLOCKS blocks per stream, which is sampled regardless
     floor = engine.MIN_BLOCKS * engine.SMALLEST_BLOCK_TRIALS

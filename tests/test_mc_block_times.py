@@ -25,7 +25,7 @@ RACE = steady_state(Scenario.from_dict(RACE_AS_WRITTEN))
 
 def test_each_groups_blocks_walk_a_weyl_sequence_from_their_own_start() -> None:
     root = np.random.SeedSequence(4)
-    groups = engine.MIN_BLOCKS
+    groups = engine.PHASE_GROUPS
     phases = np.array([engine.block_phase(root, 0, b) for b in range(4 * groups)])
     assert ((phases >= 0) & (phases < 1)).all()
     walk = phases.reshape(4, groups)  # row j: the j-th block of every group

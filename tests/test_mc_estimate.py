@@ -41,8 +41,8 @@ def test_summary_has_the_simulation_keys_plus_method_trials_allocations() -> Non
     assert set(des) <= set(mc)
     for key in ("conntrack", "connections", "syn", "delayed_fraction", "drops", "ports"):
         assert set(des[key]) == set(mc[key]), key
-    floor = engine.MIN_BLOCKS * engine.SMALLEST_BLOCK_TRIALS  # 8,192 asked: the floor, 16 x 512
-    assert mc["method"] == "mc" and mc["trials"] == floor and mc["allocations"] >= floor
+    asked = 8_192  # MIN_BLOCKS (8) blocks of 1,024
+    assert mc["method"] == "mc" and mc["trials"] == asked and mc["allocations"] >= asked
     assert mc["provenance"]["seed"] == 1
     assert mc["provenance"]["config"] == _scenario().to_dict()
     assert set(mc["provenance"]["versions"]) == set(des["provenance"]["versions"])

@@ -82,10 +82,17 @@ searching a smaller block directly."""
 TALLY = ("trials", "race", "gave_up", "eviction", "found", "kept", "evicted")
 GROUP_BLOCKS = 64
 """Most blocks of one stream sampled in one call (a cluster's are stacked: bounded memory)."""
-MIN_BLOCKS = 16
+PHASE_GROUPS = 16
+"""Blocks ``b``, ``b + 16``, ``b + 32``, ... of a stream walk one Weyl sequence of phases
+(:func:`block_phase`); the estimate's batch-means groups keep them together (16 groups, or 8)."""
+MIN_BLOCKS = 8
 """Fewest blocks sampled per stream: every stream then spreads over all of the estimate's batch-means
-groups, so its own spread enters the interval (a stream with fewer blocks entered every group whole
-and its noise was left out: legacy-rover's ticks got a 6.4e-8 wide interval on 0.0013)."""
+groups (8 while a stream has fewer than 16 blocks, then 16), so its own spread enters the interval
+(a stream with fewer blocks than groups entered every group whole and its noise was left out:
+legacy-rover's ticks got a 6.4e-8 wide interval on 0.0013). Each block costs ~0.15-0.3 ms beyond
+its trials (its occupancy row, its generators), so the floor is most of a small estimate's time:
+8 blocks and 8 groups halve it, at a t quantile of 2.36 instead of 2.13 (the intervals' coverage
+at the floor: ``tests/test_mc_intervals.py``)."""
 
 
 @dataclass(frozen=True)
@@ -149,12 +156,12 @@ def block_phase(root: np.random.SeedSequence, dest: int, block: int) -> float:
     A block draws one time ``t`` for its occupancy and pod-port odds, and on a window whose held
     share still rings (:mod:`snatsim.mc.podports`) that time is most of a block's spread: with
     64 blocks, asking 16 times the trials left the interval as wide. So the blocks of each
-    batch-means group (block mod :data:`MIN_BLOCKS`, the groups of the estimate's interval)
-    walk the Weyl sequence ``frac(s_g + j φ)`` (``j = block // MIN_BLOCKS``) from a uniform
+    phase group (block mod :data:`PHASE_GROUPS`, inside one of the estimate's batch-means groups)
+    walk the Weyl sequence ``frac(s_g + j φ)`` (``j = block // PHASE_GROUPS``) from a uniform
     start ``s_g`` of their own (randomized quasi-Monte Carlo): each group is an unbiased,
     evenly spread sample of the window, groups are independent, so the spread between them
     stays an honest interval, and a block's phase does not depend on chunking."""
-    group, j = block % MIN_BLOCKS, block // MIN_BLOCKS
+    group, j = block % PHASE_GROUPS, block // PHASE_GROUPS
     start = np.random.default_rng(np.random.SeedSequence(
         root.entropy, spawn_key=(*root.spawn_key, dest, PHASE_KEY, group))).random()
     return (start + j * WEYL_STEP) % 1.0
