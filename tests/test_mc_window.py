@@ -99,3 +99,18 @@ def test_averaged_term_is_the_mean_of_the_drawn_one(name: str) -> None:
     exact = float(race_given_rate(dist, np.array([c]))[0])
     assert abs(drawn.mean() - exact) <= 4 * se + 1e-6 * exact  # float32 draws: ~1e-6 relative
     assert se > 0 or name == "fixed"
+
+
+def test_a_plan_builds_each_race_grid_once_for_all_its_samplers() -> None:
+    """Both destinations of legacy-rover race at the same rate: one grid, shared (and again by a
+    later rel_error round's samplers); another c_max gets its own, built for that c_max."""
+    import snatsim
+    from snatsim.mc.engine import DestinationSampler
+    from snatsim.mc.steady import plan
+
+    steady = plan(snatsim.load_scenario("configs/legacy-rover.toml"))
+    first, second = DestinationSampler(steady, 0), DestinationSampler(steady, 1)
+    assert first.race_c_max == second.race_c_max
+    assert first.race_odds is second.race_odds is DestinationSampler(steady, 0).race_odds
+    other = steady.race_odds(2 * first.race_c_max)
+    assert other is not first.race_odds and other.c_max == 2 * first.race_c_max

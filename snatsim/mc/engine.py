@@ -217,7 +217,7 @@ class DestinationSampler:
     def race_odds(self) -> RaceOdds:
         """The race term per flow, averaged over the leader's NAT -> confirm time
         (:mod:`snatsim.mc.window`; built at the first race, up to :attr:`race_c_max`)."""
-        return RaceOdds(self.plan.nat_to_confirm_us, self.race_c_max)
+        return self.plan.race_odds(self.race_c_max)
 
     def block(self, rng: np.random.Generator, n: int = BLOCK_TRIALS,
               phase: float | None = None) -> NDArray[np.float64]:

@@ -42,6 +42,7 @@ from snatsim.kernel.tcp import SynSchedule, syn_schedule
 from snatsim.kernel.window import port_window
 from snatsim.mc.addresses import address_groups
 from snatsim.mc.podports import held_curve
+from snatsim.mc.window import RaceOdds
 
 if TYPE_CHECKING:
     from snatsim.mc.exhaustion import ExhaustionPlan
@@ -182,6 +183,19 @@ class SteadyPlan:
     def measured_s(self) -> float:
         """Length of the measured window (connections started after the warm-up)."""
         return self.duration_s - self.warmup_s
+
+    def race_odds(self, c_max: float) -> RaceOdds:
+        """The race term averaged over the leader's NAT -> confirm time, read from a grid up to
+        ``c_max`` (:mod:`snatsim.mc.window`): built once per plan and ``c_max``, so the
+        destinations and ``rel_error`` rounds of one estimate share it (~0.25 ms each)."""
+        grids = self._race_grids
+        if c_max not in grids:
+            grids[c_max] = RaceOdds(self.nat_to_confirm_us, c_max)
+        return grids[c_max]
+
+    @functools.cached_property
+    def _race_grids(self) -> dict[float, RaceOdds]:
+        return {}
 
 
 def workload_rate_per_s(wl: WorkloadConfig, rtt_mean_s: float, field: str) -> float:
