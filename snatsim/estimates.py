@@ -41,7 +41,9 @@ from snatsim.rundata import UDP_RETRY_THRESHOLD_S
 
 DEFAULT_TRIALS = 1 << 20
 MAX_TRIALS = 1 << 24  # the cap of rel_error sampling when trials is not given
-FIRST_TRIALS = 1 << 16  # rel_error sampling starts here (at least the floor) and doubles
+FIRST_TRIALS = 1 << 16  # rel_error sampling starts here (at least the floor), then grows:
+GROWTH_MARGIN = 1.2  # ... to 1.2 x the trials its interval's width asks for,
+MIN_GROWTH, MAX_GROWTH = 1.25, 16.0  # ... by a factor in [1.25, 16]
 GROUPS = PHASE_GROUPS  # batch-means groups (8 while a stream has fewer than 16 blocks)
 PERCENTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99, "p999": 0.999}
 THRESHOLDS_S = (1.0, 2.0, 3.0)
@@ -90,7 +92,8 @@ def estimate(scenario: Scenario | str | Path, *, rng: SeedLike = None, trials: i
         the interval); the cap of ``rel_error`` sampling when both are given. Default
         :data:`DEFAULT_TRIALS`.
     rel_error:
-        Sample (from :data:`FIRST_TRIALS` or every stream's floor of blocks, doubling) until
+        Sample (from :data:`FIRST_TRIALS` or every stream's floor of blocks, then as many as
+        the interval's width asks for, :meth:`EstimateResult.growth_wanted`) until
         the 95 % interval of the >= 1 s delayed fraction is within ``rel_error`` of it, or the
         cap is hit; ``summary()["rel_error"]`` says which.
     progress:
@@ -120,7 +123,8 @@ def estimate(scenario: Scenario | str | Path, *, rng: SeedLike = None, trials: i
         prov = result.provenance
         if result.rel_error_reached() or tallies.trials >= cap:
             return result
-        tallies = run(steady, root, min(tallies.trials, cap - tallies.trials), after=tallies,
+        more = math.ceil(tallies.trials * (result.growth_wanted() - 1.0))
+        tallies = run(steady, root, min(more, cap - tallies.trials), after=tallies,
                       progress=_bind(progress, cap, tallies.trials))
 
 
@@ -165,9 +169,24 @@ class EstimateResult:
         """Is the >= 1 s delayed fraction's interval within ``rel_error_target`` of it?"""
         if self.rel_error_target is None:
             return False
-        est = float(_figures(self.steady, self.tallies)["delayed"]["ge_1s"])
+        est, half = self._ge_1s()
+        return bool(est > 0 and half <= self.rel_error_target * est)
+
+    def growth_wanted(self) -> float:
+        """How many times the trials ``rel_error`` sampling should have next: the half-width
+        shrinks as 1 / sqrt(trials), so ``(half-width / wanted)^2``, with :data:`GROWTH_MARGIN`
+        for the width's own noise, at least :data:`MIN_GROWTH` (a round has fixed costs), at
+        most :data:`MAX_GROWTH`; twice as many while no trial has been delayed."""
+        est, half = self._ge_1s()
+        if est <= 0 or self.rel_error_target is None:
+            return 2.0
+        want = GROWTH_MARGIN * (half / (self.rel_error_target * est)) ** 2
+        return min(MAX_GROWTH, max(MIN_GROWTH, want))
+
+    def _ge_1s(self) -> tuple[float, float]:
+        """The >= 1 s delayed fraction and its interval's half-width."""
         lo, hi = self.ci95()["delayed_fraction_ge_1s"]
-        return bool(est > 0 and (hi - lo) / 2 <= self.rel_error_target * est)
+        return float(_figures(self.steady, self.tallies)["delayed"]["ge_1s"]), (hi - lo) / 2
 
     def summary(self) -> dict[str, Any]:
         """Plain-JSON summary: :meth:`SimulationResult.summary` keys, expected counts."""

@@ -150,6 +150,37 @@ def test_rel_error_sampling_extends_with_the_next_blocks() -> None:
     assert both.trials > half.trials and both.allocations > half.allocations
 
 
+def test_a_later_call_never_samples_smaller_blocks_than_the_stream_has() -> None:
+    """rel_error's next round of a quarter of the trials goes on in the first round's block size
+    (eight blocks of a quarter of the size would cost eight blocks' fixed work); a longer one
+    samples larger blocks, as a first call of its size would."""
+    steady = plan(snatsim.load_scenario("configs/legacy-rover.toml"))
+    root = np.random.SeedSequence(5)
+    first = engine.run(steady, root, 32_768)
+    sizes = [int(s[0, 0]) for s in (*first.sums, *first.clusters)]
+    small = engine.run(steady, root, 8_192, after=first)
+    for before, after, size in zip((*first.sums, *first.clusters),
+                                   (*small.sums, *small.clusters), sizes, strict=True):
+        assert (after[len(before):, 0] == size).all() and len(after) > len(before)
+    large = engine.run(steady, root, 1 << 20, after=first)
+    assert all(int(s[-1, 0]) > size for s, size in zip(large.sums, sizes, strict=False))
+
+
+def test_rel_error_sampling_grows_by_what_the_interval_asks_for() -> None:
+    """(half-width / wanted)^2 x 1.2, within [1.25, 16]; twice the trials while nothing is
+    delayed."""
+    result = snatsim.estimate(_scenario("node.cpus=4"), rng=1, trials=1 << 14)
+    est = result.summary()["delayed_fraction"]["ge_1s"]
+    lo, hi = result.ci95()["delayed_fraction_ge_1s"]
+    rel = (hi - lo) / 2 / est
+    for target, growth in ((rel / 2, 1.2 * 4), (rel, 1.25), (rel / 10, 16.0)):
+        result.rel_error_target = target
+        assert result.growth_wanted() == pytest.approx(growth)
+    nothing = snatsim.estimate(_scenario("node.cpus=1"), rng=1, trials=1 << 14)
+    nothing.rel_error_target = 0.1
+    assert nothing.growth_wanted() == 2.0
+
+
 @pytest.mark.parametrize(("kwargs", "field"), [
     ({"trials": 0}, "trials"), ({"trials": 2.5}, "trials"), ({"rel_error": 2}, "rel_error"),
     ({"rel_error": 0}, "rel_error"),

@@ -440,6 +440,7 @@ def run(steady: SteadyPlan, root: np.random.SeedSequence, trials: int, *,
     dests, clusters = steady.destinations, steady.clusters
     rates = [d.rate_per_s for d in dests] + [c.tickers / c.period_s for c in clusters]
     total = sum(rates)
+    before = () if after is None else (*after.sums, *after.clusters)
     samplers: list[tuple[Callable[..., NDArray[np.float64]], int]] = []
     for k in range(len(dests)):
         if dests[k].udp:  # UDP keeps blocks of BLOCK_TRIALS, each drawing its own time
@@ -447,13 +448,14 @@ def run(steady: SteadyPlan, root: np.random.SeedSequence, trials: int, *,
                              BLOCK_TRIALS))
             continue
         n = block_trials(trials * rates[k] / total if total > 0 else trials / len(rates))
+        n = max(n, int(before[k][-1, 0])) if before else n  # a later call: no smaller blocks
         samplers.append((partial(_phased, DestinationSampler(steady, k).blocks, n, root, k), n))
     for j, c in enumerate(clusters):
         cs = ClusterSampler(steady, c, steady.steering)
         ticks = block_trials(trials * rates[len(dests) + j] / total / c.tickers if total > 0
                              else 0, CLUSTER_BLOCK, SMALLEST_CLUSTER_BLOCK, CLUSTER_BLOCK)
+        ticks = max(ticks, int(before[len(dests) + j][-1, 0])) if before else ticks
         samplers.append((partial(_unphased, cs.blocks, ticks), ticks * c.tickers))
-    before = () if after is None else (*after.sums, *after.clusters)
     left = chunk_trials  # flows left before the next progress call
     done, allocations, out = 0, 0 if after is None else after.allocations, []
 
