@@ -94,6 +94,7 @@ def held_curve(rates_per_s: Sequence[float], lives_s: Sequence[float], pods: Seq
     young = sum(r * min(dt, life) for r, life, _ in flows)
     old = [(r, back) for r, _, back in flows if back > 1.0]
     rate_old = sum(r for r, _ in old)
+    odd = odd if probing else 0  # only the A2+ search's weights read the odd ports' share
     o_c = o_d = 0.0  # held shares of the candidates and of the odd ports after the last step
     swept = 0.0  # ports the A1 rover has passed since boot (free on its first lap)
     for i in range(1, steps + 1):
