@@ -99,7 +99,7 @@ def held_curve(rates_per_s: Sequence[float], lives_s: Sequence[float], pods: Seq
     swept = 0.0  # ports the A1 rover has passed since boot (free on its first lap)
     for i in range(1, steps + 1):
         kept_old, searched_old = rate_old * ck[i - 1], rate_old * cs[i - 1]
-        odd_old = rate_old * cd[i - 1]
+        odd_old = rate_old * cd[i - 1] if odd else 0.0
         for r, back in old:  # created in earlier steps and still alive: (t_i - life, t_{i-1}]
             lo = i - back
             if lo > 0:
@@ -120,11 +120,12 @@ def held_curve(rates_per_s: Sequence[float], lives_s: Sequence[float], pods: Seq
         hi = _step_odds(kept_old, searched_old, young, own, cap, free)
         # the share of searches that lands on a candidate (young flows kept or searched at hi)
         q = max(cap - kept_old - searched_old - young * (1.0 - hi), 0.0) / (free + young * hi)
-        o_c = min((kept_old + searched_old + young * (1.0 - hi + hi * q)) / cap, 1.0)
-        if odd:
-            q_d = odd * (1.0 - o_d) * (1.0 + o_c) / max(1.0 - o_c * o_d, 1e-12) / size
-            o_d = min((odd_old + young * hi * q_d) / odd, 1.0)
-            cd[i] = cd[i - 1] + dt * hi * q_d
+        if probing:  # the held shares the next step's weights read
+            o_c = min((kept_old + searched_old + young * (1.0 - hi + hi * q)) / cap, 1.0)
+            if odd:
+                q_d = odd * (1.0 - o_d) * (1.0 + o_c) / max(1.0 - o_c * o_d, 1e-12) / size
+                o_d = min((odd_old + young * hi * q_d) / odd, 1.0)
+                cd[i] = cd[i - 1] + dt * hi * q_d
         h[i] = hi
         swept += rover_rate_per_s * hi * dt
         ck[i] = ck[i - 1] + dt * (1.0 - hi)
