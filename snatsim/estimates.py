@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
@@ -155,14 +155,19 @@ class EstimateResult:
             self.provenance = provenance(self.scenario, self.seed, self.seed_sequence)
 
     def __repr__(self) -> str:
-        f = _figures(self.steady, self.tallies)
+        f = self.figures
         return (f"<EstimateResult: kernel {self.scenario.kernel.version}, trials "
                 f"{self.tallies.trials:,}, delayed >= 1 s {f['delayed']['ge_1s']:.3g}>")
+
+    @cached_property
+    def figures(self) -> dict[str, Any]:
+        """The per-connect figures of all the tallies (computed once)."""
+        return _figures(self.steady, self.tallies)
 
     def ci95(self) -> dict[str, list[float]]:
         """95 % intervals of the per-connect figures (batch means over groups of blocks)."""
         if self._ci is None:
-            self._ci = _intervals(self.steady, self.tallies)
+            self._ci = _intervals(self.steady, self.tallies, self.figures)
         return self._ci
 
     def rel_error_reached(self) -> bool:
@@ -186,7 +191,7 @@ class EstimateResult:
     def _ge_1s(self) -> tuple[float, float]:
         """The >= 1 s delayed fraction and its interval's half-width."""
         lo, hi = self.ci95()["delayed_fraction_ge_1s"]
-        return float(_figures(self.steady, self.tallies)["delayed"]["ge_1s"]), (hi - lo) / 2
+        return float(self.figures["delayed"]["ge_1s"]), (hi - lo) / 2
 
     def summary(self) -> dict[str, Any]:
         """Plain-JSON summary: :meth:`SimulationResult.summary` keys, expected counts."""
@@ -254,8 +259,9 @@ def _figures(steady: SteadyPlan, tallies: Tallies) -> dict[str, Any]:
     total_rate = sum(steady.workload_rates.values())
     # >= 5 s: the resolver's retry, in runs with a UDP workload (as simulate() reports)
     thresholds = (*THRESHOLDS_S, UDP_RETRY_THRESHOLD_S) if steady.udp_tries else THRESHOLDS_S
+    keys = [(t, f"ge_{t:g}s") for t in thresholds]
     out: dict[str, Any] = {"per_workload": {}, "delayed": dict.fromkeys(
-        (f"ge_{t:g}s" for t in thresholds), 0.0)}
+        (key for _, key in keys), 0.0)}
     acc = dict.fromkeys(("established", "failed", "app_timeout", "syns", "dropped", "found",
                          "kept", "evicted", "early_drop", "latency_sum", "queries",
                          "queries_dropped", "lookups", "answered", "resolved"), 0.0)
@@ -284,8 +290,9 @@ def _figures(steady: SteadyPlan, tallies: Tallies) -> dict[str, Any]:
                 acc["found"] += w * (counts.sent * law.found_per_syn
                                      if law.found_per_connect is None else law.found_per_connect)
             est = sum(mix.established)
-            for t in thresholds:
-                out["delayed"][f"ge_{t:g}s"] += w * mix.delayed_fraction(t)
+            delayed = [mix.delayed_fraction(t) for t in thresholds]
+            for (_, key), fraction in zip(keys, delayed, strict=True):
+                out["delayed"][key] += w * fraction
             acc["established"] += w * est
             acc["failed"] += w * mix.failed
             acc["app_timeout"] += w * mix.app_timeout
@@ -297,7 +304,7 @@ def _figures(steady: SteadyPlan, tallies: Tallies) -> dict[str, Any]:
             for c, q in counts.causes.items():
                 causes[c] += w * q
             wl["established"] += p * est
-            wl["delayed_ge_1s"] += p * mix.delayed_fraction(1.0)
+            wl["delayed_ge_1s"] += p * delayed[0]  # thresholds[0] is 1 s
             wl["lost_packets"] += p * counts.dropped
             lat_values.extend(mix.latencies_s)
             lat_weights.extend(w * x for x in mix.established)
@@ -306,14 +313,14 @@ def _figures(steady: SteadyPlan, tallies: Tallies) -> dict[str, Any]:
     return out
 
 
-def _intervals(steady: SteadyPlan, tallies: Tallies) -> dict[str, list[float]]:
-    """95 % intervals from the spread of the figures over interleaved groups of blocks: GROUPS,
-    or the largest power of two that every stream fills (8 at the floor of
-    :data:`~snatsim.mc.engine.MIN_BLOCKS`; a divisor of 16 keeps each Weyl walk of phases in one
-    group, :func:`~snatsim.mc.engine.block_phase`)."""
+def _intervals(steady: SteadyPlan, tallies: Tallies, whole: dict[str, Any]
+               ) -> dict[str, list[float]]:
+    """95 % intervals around ``whole`` (the figures of all the tallies) from the spread of the
+    figures over interleaved groups of blocks: GROUPS, or the largest power of two that every
+    stream fills (8 at the floor of :data:`~snatsim.mc.engine.MIN_BLOCKS`; a divisor of 16 keeps
+    each Weyl walk of phases in one group, :func:`~snatsim.mc.engine.block_phase`)."""
     fewest = min(len(s) for s in (*tallies.sums, *tallies.clusters, *tallies.exhausted))
     groups = 1 << (min(GROUPS, fewest).bit_length() - 1) if fewest else 0
-    whole = _figures(steady, tallies)
     if groups < 2:
         return {k: [v, math.inf] for k, v in _key_figures(whole).items()}
     per_group = [_key_figures(_figures(steady, Tallies(
@@ -349,7 +356,7 @@ def _summary(r: EstimateResult) -> dict[str, Any]:
     from snatsim.results import CONNTRACK_KEYS
 
     steady, sc = r.steady, r.scenario
-    f = _figures(steady, r.tallies)
+    f = r.figures
     ci = r.ci95()
     measured_s = steady.measured_s
     attempted = sum(steady.workload_rates.values()) * measured_s
