@@ -3,7 +3,8 @@
 At the floor of :data:`~snatsim.mc.engine.MIN_BLOCKS` blocks per stream (``trials=1``: 8 blocks
 of the smallest size, 8 batch-means groups, a t quantile of 2.36), ``SEEDS`` estimates each give
 an interval on the >= 1 s delayed fraction; the truth is the same engine's estimate with 2^23
-trials (its own half-width under 2.5 % of the figure, against ~40 % at the floor). The share of
+trials (its own half-width under 5 % of the figure, ~2.7 % on legacy-rover: an order of magnitude
+below the floor's ~40 %, so its error moves few intervals' verdicts). The share of
 intervals that hold the truth is a binomial count: it must be within 4 standard errors of 0.95.
 Their half-widths must match the spread of the estimates themselves (so they are neither too
 narrow nor padded): the mean half-width over 1.96 standard deviations of the estimates lies in
@@ -33,7 +34,7 @@ def test_intervals_at_the_floor_cover_the_truth_95_percent_of_the_time(config: s
     ref = snatsim.estimate(scenario, rng=10**6, trials=1 << 23).summary()
     truth = ref["delayed_fraction"]["ge_1s"]
     lo, hi = ref["delayed_fraction_ci95"]["ge_1s"]
-    assert (hi - lo) / 2 < 0.025 * truth
+    assert (hi - lo) / 2 < 0.05 * truth
     estimates, halves, hits = [], [], 0
     for seed in range(SEEDS):
         s = snatsim.estimate(scenario, rng=seed, trials=1).summary()

@@ -54,25 +54,3 @@ def test_estimate_keeps_pod_ports_as_the_des_does(case: str) -> None:
     assert abs(p - q) <= max(4 * se, 0.15 * p), (p, se, q)
     if case == "one-pod":
         assert p == 1.0 and q == 1.0
-
-
-@pytest.mark.parametrize(("lo", "size", "pod_lo", "step", "choices"), [
-    (1024, 64_512, 32_768, 2, 14_116),  # P1+: even ports of 32768-60999 in the 1024-65535 window
-    (1024, 64_512, 32_768, 1, 28_232),  # P0: every port
-    (40_000, 1_000, 32_768, 2, 14_116),  # a --to-ports window inside the pod range
-    (30_000, 5_000, 32_768, 2, 14_116),  # the pod range starts inside the window
-])
-def test_pod_candidates_are_the_pod_ports_inside_the_window(lo: int, size: int, pod_lo: int,
-                                                             step: int, choices: int) -> None:
-    """Slot ``s`` (port ``lo + s``) is a candidate when ``lo + s = pod_lo + step k``, ``0 <= k <
-    choices`` (spec §8)."""
-    from types import SimpleNamespace
-
-    from snatsim.mc.engine import pod_candidates
-
-    port = lo + np.arange(size)
-    k, rest = np.divmod(port - pod_lo, step)
-    expected = (rest == 0) & (k >= 0) & (k < choices)
-    dest = SimpleNamespace(lo=lo, size=size, pod_lo=pod_lo, pod_step=step, pod_choices=choices)
-    got = pod_candidates(dest)  # type: ignore[arg-type]
-    assert got.shape == (size,) and np.array_equal(got, expected)

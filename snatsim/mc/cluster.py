@@ -49,6 +49,7 @@ from numpy.typing import NDArray
 from snatsim.kernel.eras import NatEra
 from snatsim.mc.alloc import max_rounds, search_rounds, search_rover
 from snatsim.mc.engine import nat_to_confirm_s
+from snatsim.mc.ports import busy_row
 from snatsim.mc.steady import ClusterPlan, DestinationPlan, SteadyPlan
 
 CLUSTER_BLOCK = 64  # ticks per block
@@ -253,10 +254,7 @@ class ClusterSampler:
         t_s = rng.uniform(p.warmup_s, p.duration_s)
         busy = []
         for dest in self.dests:  # each destination's own occupancy at t
-            m = min(int(rng.poisson(float(dest.held(t_s)))), dest.size)
-            row = np.zeros((1, dest.size), dtype=bool)
-            row[0, rng.choice(dest.size, m, replace=False)] = True
-            busy.append(row)
+            busy.append(busy_row(rng, dest.size, int(rng.poisson(float(dest.held(t_s))))))
         held_p = np.array([float(x.pod_port_held(t_s)) if x.preserve else 1.0
                            for x in self.dests])
         u_held = rng.random((n, k))

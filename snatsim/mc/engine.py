@@ -28,9 +28,10 @@ Determinism: block ``b`` of destination ``k`` draws from its own generator, seed
 ``SeedSequence(root.entropy, spawn_key=root.spawn_key + (k, b))``, so a block's tally does not
 depend on how blocks are grouped into chunks (same seed, same estimate for any chunk size).
 Draw order inside a block: ``t`` (uniform; not drawn when :func:`run` gives the block its
-:func:`block_phase`, as it always does), ``m`` (poisson), busy ports (``choice`` without
-replacement), A3+ ISN coins (``random(size)``), leader CPUs (``choice``; not drawn where every
-CPU has the same rate towards the destination, as the CPU then changes nothing), each trial's
+:func:`block_phase`, as it always does), ``m`` (poisson), busy ports
+(:func:`~snatsim.mc.ports.busy_row`), A3+ ISN coins (``random(size)``), leader CPUs
+(``choice``; not drawn where every CPU has the same rate towards the destination, as the CPU
+then changes nothing), each trial's
 time (uniform; only where port preservation applies and the occupancy is flat over the measured
 window, :attr:`DestinationSampler.trial_times`), pod-port-held uniforms, pod ports
 (``integers``), search offsets (:func:`~snatsim.mc.alloc.u16_offsets`, shape ``(B, rounds)``);
@@ -60,6 +61,7 @@ from snatsim.mc.alloc import (
     slot_law,
     u16_offsets,
 )
+from snatsim.mc.ports import busy_row, pod_candidates
 from snatsim.mc.steady import DestinationPlan, SteadyPlan
 from snatsim.mc.window import RaceOdds
 
@@ -137,17 +139,8 @@ def block_seed(root: np.random.SeedSequence, dest: int, block: int) -> np.random
     return np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, dest, block))
 
 
-def pod_candidates(dest: DestinationPlan) -> NDArray[np.bool_]:
-    """Which window slots of ``dest`` are pod-port candidates (spec §8): ``pod_choices`` slots
-    ``pod_step`` apart from the pod range's start, those inside the window."""
-    slots = dest.pod_lo - dest.lo + dest.pod_step * np.arange(dest.pod_choices)
-    out = np.zeros(dest.size, dtype=bool)
-    out[slots[(slots >= 0) & (slots < dest.size)]] = True
-    return out
-
-
 WEYL_STEP = (math.sqrt(5.0) - 1.0) / 2.0  # the golden ratio's conjugate: the most even steps
-PHASE_KEY = (1 << 32) - 1  # spawn-key element of the groups' starts (block seeds are 2 long)
+PHASE_KEY = (1 << 32) - 1  # the phases' spawn key is (dest, PHASE_KEY, 0): 3 long, a block's 2
 
 
 def block_phase(root: np.random.SeedSequence, dest: int, block: int) -> float:
@@ -161,10 +154,18 @@ def block_phase(root: np.random.SeedSequence, dest: int, block: int) -> float:
     start ``s_g`` of their own (randomized quasi-Monte Carlo): each group is an unbiased,
     evenly spread sample of the window, groups are independent, so the spread between them
     stays an honest interval, and a block's phase does not depend on chunking."""
-    group, j = block % PHASE_GROUPS, block // PHASE_GROUPS
-    start = np.random.default_rng(np.random.SeedSequence(
-        root.entropy, spawn_key=(*root.spawn_key, dest, PHASE_KEY, group))).random()
-    return (start + j * WEYL_STEP) % 1.0
+    return block_phases(root, dest, block, 1)[0]
+
+
+def block_phases(root: np.random.SeedSequence, dest: int, first: int, count: int
+                 ) -> list[float]:
+    """:func:`block_phase` of blocks ``first .. first + count - 1``: the groups' starts are
+    the first :data:`PHASE_GROUPS` uniforms of one generator per destination (spawn key
+    ``(dest, PHASE_KEY, 0)``), drawn once per call."""
+    starts = np.random.default_rng(np.random.SeedSequence(
+        root.entropy, spawn_key=(*root.spawn_key, dest, PHASE_KEY, 0))).random(PHASE_GROUPS)
+    return [float(starts[b % PHASE_GROUPS] + (b // PHASE_GROUPS) * WEYL_STEP) % 1.0
+            for b in range(first, first + count)]
 
 
 class _Drawn(NamedTuple):
@@ -342,10 +343,7 @@ class DestinationSampler:
         d, p = self.dest, self.plan
         t_s = (p.warmup_s + phase * (p.duration_s - p.warmup_s) if phase is not None
                else rng.uniform(p.warmup_s, p.duration_s))
-        m = min(int(rng.poisson(float(d.held(t_s)))), d.size)
-        busy = np.zeros((1, d.size), dtype=bool)
-        busy[0, rng.choice(d.size, m, replace=False)] = True
-        return t_s, busy
+        return t_s, busy_row(rng, d.size, int(rng.poisson(float(d.held(t_s)))))
 
     def _draw_ports(self, rng: np.random.Generator, held_p: float | NDArray[np.float64],
                     shape: tuple[int, ...]
@@ -487,7 +485,7 @@ def _phased(blocks: Callable[..., NDArray[np.float64]], n: int, root: np.random.
             dest: int, rngs: list[np.random.Generator], first: int) -> NDArray[np.float64]:
     """``blocks(rngs, n, phases)`` for blocks ``first, first + 1, ...`` of ``dest``, each at its
     :func:`block_phase`."""
-    return blocks(rngs, n, [block_phase(root, dest, first + i) for i in range(len(rngs))])
+    return blocks(rngs, n, block_phases(root, dest, first, len(rngs)))
 
 
 def _rows(arrays: Sequence[NDArray[Any]]) -> NDArray[Any]:
