@@ -41,7 +41,7 @@ from snatsim.rundata import UDP_RETRY_THRESHOLD_S
 
 DEFAULT_TRIALS = 1 << 20
 MAX_TRIALS = 1 << 24  # the cap of rel_error sampling when trials is not given
-FIRST_TRIALS = 1 << 16  # rel_error sampling starts here (at least the floor), then grows:
+FIRST_TRIALS = 1 << 15  # rel_error sampling starts here (one stream's floor of 8 x 4,096), then:
 GROWTH_MARGIN = 1.2  # ... to 1.2 x the trials its interval's width asks for,
 MIN_GROWTH, MAX_GROWTH = 1.25, 16.0  # ... by a factor in [1.25, 16]
 GROUPS = PHASE_GROUPS  # batch-means groups (8 while a stream has fewer than 16 blocks)
