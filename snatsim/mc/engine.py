@@ -61,7 +61,7 @@ from snatsim.mc.alloc import (
     slot_law,
     u16_offsets,
 )
-from snatsim.mc.ports import busy_row, pod_candidates
+from snatsim.mc.ports import busy_row
 from snatsim.mc.steady import DestinationPlan, SteadyPlan
 from snatsim.mc.window import RaceOdds
 
@@ -205,7 +205,7 @@ class DestinationSampler:
         self.race_c_max = 0.5 * float(self.other_rate.max())
         self._law: NDArray[np.float64] | None = None  # slot_law's buffer, reused block to block
         # the window slots that are pod-port candidates (spec §8), looked up per flow
-        self._candidate: NDArray[Any] = pod_candidates(self.dest)
+        self._candidate: NDArray[Any] = self.dest.candidates
         # the occupancy is the same all over the measured window (every entry's life is over
         # by the warm-up: Little's law's plateau) but the pod-port odds may still ring
         # (mc.podports): each trial then reads them at its own time, which removes their
@@ -386,9 +386,12 @@ class DestinationSampler:
         search_slot = res.slot.astype(np.int64)
         slot = np.where(searched, search_slot, pod_slot)
         gave_up = searched & res.gave_up
-        taken = (busy[0, res.slot] if busy.shape[0] == 1
-                 else np.take_along_axis(busy, search_slot, axis=1))
-        evicted = searched & ~res.gave_up & taken
+        if evictable is None:  # before A3 a search that did not give up found a free port
+            evicted = np.zeros_like(gave_up)
+        else:
+            taken = (busy[0, res.slot] if busy.shape[0] == 1
+                     else np.take_along_axis(busy, search_slot, axis=1))
+            evicted = searched & ~res.gave_up & taken
         found = np.where(searched, res.found, 0)
         return slot, searched, found, gave_up, evicted, search_slot
 

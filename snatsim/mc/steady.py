@@ -42,6 +42,7 @@ from snatsim.kernel.tcp import SynSchedule, syn_schedule
 from snatsim.kernel.window import port_window
 from snatsim.mc.addresses import address_groups
 from snatsim.mc.podports import held_curve
+from snatsim.mc.ports import pod_candidates
 from snatsim.mc.window import RaceOdds
 
 if TYPE_CHECKING:
@@ -116,6 +117,12 @@ class DestinationPlan:
         """
         t, h = self._held_curve
         return np.asarray(np.interp(np.asarray(t_s, dtype=float), t, h))
+
+    @functools.cached_property
+    def candidates(self) -> np.ndarray:
+        """Which window slots are pod-port candidates (:func:`snatsim.mc.ports.pod_candidates`;
+        computed once)."""
+        return pod_candidates(self)
 
     @functools.cached_property
     def _held_curve(self) -> tuple[np.ndarray, np.ndarray]:
