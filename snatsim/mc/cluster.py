@@ -198,10 +198,12 @@ class ClusterSampler:
                 start[i] = rngs[i].integers(0, 1 << 16, size=(n * k, self.rounds),
                                             dtype=np.uint16)
             slots, gave_ups = [], []
+            everyone = alive.size == b
             for g, (dest, rows) in enumerate(zip(self.dests, busy, strict=True)):
                 here = active & (choice == g) if many else active  # flows to this destination
-                res = (search_rover(rows[alive], start[alive, :, 0]) if self.a1
-                       else search_rounds(rows[alive], start[alive]))
+                rows_alive = rows if everyone else rows[alive]
+                res = (search_rover(rows_alive, start[alive, :, 0]) if self.a1
+                       else search_rounds(rows_alive, start[alive]))
                 slot = np.zeros((b, n * k), dtype=np.int64)
                 slot[alive] = res.slot
                 gave_up = np.zeros((b, n * k), dtype=bool)
