@@ -42,8 +42,8 @@ class DestinationOdds:
     def from_sums(cls, sums: NDArray[np.float64]) -> DestinationOdds:
         """Odds from a (blocks, len(TALLY)) array of block tallies."""
         n = sums[:, _COL["trials"]]
-        total = float(n.sum())
-        col = {name: float(sums[:, i].sum()) for name, i in _COL.items()}
+        col = dict(zip(_COL, sums.sum(axis=0).tolist(), strict=True))
+        total = col["trials"]
         gu = sums[:, _COL["gave_up"]]
         again = float(np.sum(gu * gu / n) / col["gave_up"]) if col["gave_up"] else 0.0
         return cls(race=col["race"] / total, gave_up=col["gave_up"] / total,
