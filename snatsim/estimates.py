@@ -254,8 +254,9 @@ def _race_only(probs: list[float], k: int) -> dict[str, float]:
     return {"race": probs[min(k, len(probs) - 1)]}
 
 
-def _figures(steady: SteadyPlan, tallies: Tallies) -> dict[str, Any]:
-    """Per-connect figures (probabilities, expected counts per connect) from block tallies."""
+def _figures(steady: SteadyPlan, tallies: Tallies, *, key_only: bool = False) -> dict[str, Any]:
+    """Per-connect figures (probabilities, expected counts per connect) from block tallies;
+    ``key_only``: only those :func:`_key_figures` reads (the intervals' groups)."""
     total_rate = sum(steady.workload_rates.values())
     # >= 5 s: the resolver's retry, in runs with a UDP workload (as simulate() reports)
     thresholds = (*THRESHOLDS_S, UDP_RETRY_THRESHOLD_S) if steady.udp_tries else THRESHOLDS_S
@@ -289,10 +290,14 @@ def _figures(steady: SteadyPlan, tallies: Tallies) -> dict[str, Any]:
                 acc["dropped"] += w * counts.dropped
                 acc["found"] += w * (counts.sent * law.found_per_syn
                                      if law.found_per_connect is None else law.found_per_connect)
-            est = sum(mix.established)
             delayed = [mix.delayed_fraction(t) for t in thresholds]
             for (_, key), fraction in zip(keys, delayed, strict=True):
                 out["delayed"][key] += w * fraction
+            for c, q in counts.causes.items():
+                causes[c] += w * q
+            if key_only:
+                continue
+            est = sum(mix.established)
             acc["established"] += w * est
             acc["failed"] += w * mix.failed
             acc["app_timeout"] += w * mix.app_timeout
@@ -301,8 +306,6 @@ def _figures(steady: SteadyPlan, tallies: Tallies) -> dict[str, Any]:
             acc["early_drop"] += w * counts.sent * law.early_drop_per_syn
             acc["latency_sum"] += w * sum(x * y for x, y in zip(mix.latencies_s,
                                                               mix.established, strict=True))
-            for c, q in counts.causes.items():
-                causes[c] += w * q
             wl["established"] += p * est
             wl["delayed_ge_1s"] += p * delayed[0]  # thresholds[0] is 1 s
             wl["lost_packets"] += p * counts.dropped
@@ -326,7 +329,7 @@ def _intervals(steady: SteadyPlan, tallies: Tallies, whole: dict[str, Any]
     per_group = [_key_figures(_figures(steady, Tallies(
         tuple(s[g::groups] for s in tallies.sums), 0,
         tuple(c[g::groups] for c in tallies.clusters),
-        tuple(e[g::groups] for e in tallies.exhausted)))) for g in range(groups)]
+        tuple(e[g::groups] for e in tallies.exhausted)), key_only=True)) for g in range(groups)]
     q = T975[groups - 2]
     floor = _rule_of_three(tallies)
     out = {}
