@@ -23,7 +23,8 @@ import numpy as np
 
 from snatsim.config import Scenario, load_scenario
 from snatsim.errors import ConfigError
-from snatsim.mc.engine import PHASE_GROUPS, Tallies, run
+from snatsim.mc.blocks import PHASE_GROUPS
+from snatsim.mc.engine import Tallies, run
 from snatsim.mc.figures import (
     CAUSE_KEYS,
     DROP_KEYS,
@@ -321,7 +322,7 @@ def _intervals(steady: SteadyPlan, tallies: Tallies, whole: dict[str, Any]
     """95 % intervals around ``whole`` (the figures of all the tallies) from the spread of the
     figures over interleaved groups of blocks: GROUPS, or the largest power of two that every
     stream fills (8 at the floor of :data:`~snatsim.mc.engine.MIN_BLOCKS`; a divisor of 16 keeps
-    each Weyl walk of phases in one group, :func:`~snatsim.mc.engine.block_phase`)."""
+    each Weyl walk of phases in one group, :func:`~snatsim.mc.blocks.block_phase`)."""
     fewest = min(len(s) for s in (*tallies.sums, *tallies.clusters, *tallies.exhausted))
     groups = 1 << (min(GROUPS, fewest).bit_length() - 1) if fewest else 0
     if groups < 2:

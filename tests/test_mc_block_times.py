@@ -12,7 +12,7 @@ from test_capacity_acceptance import RACE as RACE_100
 
 import snatsim
 from snatsim.config import Scenario
-from snatsim.mc import engine
+from snatsim.mc import blocks, engine
 from snatsim.mc.steady import plan
 from snatsim.sizing.evaluators import steady_state
 
@@ -25,15 +25,15 @@ RACE = steady_state(Scenario.from_dict(RACE_AS_WRITTEN))
 
 def test_each_groups_blocks_walk_a_weyl_sequence_from_their_own_start() -> None:
     root = np.random.SeedSequence(4)
-    groups = engine.PHASE_GROUPS
-    phases = np.array([engine.block_phase(root, 0, b) for b in range(4 * groups)])
+    groups = blocks.PHASE_GROUPS
+    phases = np.array([blocks.block_phase(root, 0, b) for b in range(4 * groups)])
     assert ((phases >= 0) & (phases < 1)).all()
     walk = phases.reshape(4, groups)  # row j: the j-th block of every group
     step = (walk[1:] - walk[:-1]) % 1.0
-    assert np.allclose(step, engine.WEYL_STEP)
+    assert np.allclose(step, blocks.WEYL_STEP)
     assert len(np.unique(walk[0])) == groups  # independent starts
-    assert engine.block_phase(root, 1, 0) != phases[0]  # and per destination
-    assert engine.block_phase(np.random.SeedSequence(5), 0, 0) != phases[0]
+    assert blocks.block_phase(root, 1, 0) != phases[0]  # and per destination
+    assert blocks.block_phase(np.random.SeedSequence(5), 0, 0) != phases[0]
 
 
 def _ge_1s(summary: dict[str, object]) -> tuple[float, float]:

@@ -7,7 +7,7 @@ import pytest
 
 import snatsim
 from snatsim.errors import ConfigError
-from snatsim.mc import engine
+from snatsim.mc import blocks, engine
 from snatsim.mc.steady import plan
 
 DEFAULT = "configs/default.toml"
@@ -144,8 +144,8 @@ def test_rel_error_sampling_extends_with_the_next_blocks() -> None:
         assert np.array_equal(y[:len(x)], x) and len(y) > len(x)
         n = engine.block_trials(60_000 * steady.destinations[k].rate_per_s / total)
         nxt = engine.DestinationSampler(steady, k).block(
-            np.random.default_rng(engine.block_seed(root, k, len(x))), n,
-            engine.block_phase(root, k, len(x)))
+            np.random.default_rng(blocks.block_seed(root, k, len(x))), n,
+            blocks.block_phase(root, k, len(x)))
         assert np.array_equal(y[len(x)], nxt)
     assert both.trials > half.trials and both.allocations > half.allocations
 
@@ -296,7 +296,7 @@ def test_the_search_table_never_changes_a_tally(version: str, monkeypatch: pytes
 def test_stacked_destination_blocks_equal_each_block_alone(overrides: list[str]) -> None:
     steady = plan(_scenario(*overrides))
     sampler = engine.DestinationSampler(steady, 0)
-    seeds = [engine.block_seed(np.random.SeedSequence(9), 0, b) for b in range(5)]
+    seeds = [blocks.block_seed(np.random.SeedSequence(9), 0, b) for b in range(5)]
     stacked = sampler.blocks([np.random.default_rng(s) for s in seeds], 1024)
     alone = np.vstack([sampler.block(np.random.default_rng(s), 1024) for s in seeds])
     assert np.array_equal(stacked, alone)

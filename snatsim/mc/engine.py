@@ -28,7 +28,7 @@ Determinism: block ``b`` of destination ``k`` draws from its own generator, seed
 ``SeedSequence(root.entropy, spawn_key=root.spawn_key + (k, b))``, so a block's tally does not
 depend on how blocks are grouped into chunks (same seed, same estimate for any chunk size).
 Draw order inside a block: ``t`` (uniform; not drawn when :func:`run` gives the block its
-:func:`block_phase`, as it always does), ``m`` (poisson), busy ports
+:func:`~snatsim.mc.blocks.block_phase`, as it always does), ``m`` (poisson), busy ports
 (:func:`~snatsim.mc.ports.busy_row`), A3+ ISN coins (``random(size)``), leader CPUs
 (``choice``; not drawn where every CPU has the same rate towards the destination, as the CPU
 then changes nothing), each trial's
@@ -61,6 +61,7 @@ from snatsim.mc.alloc import (
     slot_law,
     u16_offsets,
 )
+from snatsim.mc.blocks import block_phases, block_seed
 from snatsim.mc.ports import busy_row
 from snatsim.mc.steady import DestinationPlan, SteadyPlan
 from snatsim.mc.window import RaceOdds
@@ -84,9 +85,6 @@ searching a smaller block directly."""
 TALLY = ("trials", "race", "gave_up", "eviction", "found", "kept", "evicted")
 GROUP_BLOCKS = 64
 """Most blocks of one stream sampled in one call (a cluster's are stacked: bounded memory)."""
-PHASE_GROUPS = 16
-"""Blocks ``b``, ``b + 16``, ``b + 32``, ... of a stream walk one Weyl sequence of phases
-(:func:`block_phase`); the estimate's batch-means groups keep them together (16 groups, or 8)."""
 MIN_BLOCKS = 8
 """Fewest blocks sampled per stream: every stream then spreads over all of the estimate's batch-means
 groups (8 while a stream has fewer than 16 blocks, then 16), so its own spread enters the interval
@@ -132,40 +130,6 @@ def nat_to_confirm_s(dist: Distribution, rng: np.random.Generator, size: int
         return z.astype(np.float64)
     out: NDArray[np.float64] = dist.sample(rng, size) * 1e-6
     return out
-
-
-def block_seed(root: np.random.SeedSequence, dest: int, block: int) -> np.random.SeedSequence:
-    """The seed of block ``block`` of destination ``dest`` (independent of chunking)."""
-    return np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, dest, block))
-
-
-WEYL_STEP = (math.sqrt(5.0) - 1.0) / 2.0  # the golden ratio's conjugate: the most even steps
-PHASE_KEY = (1 << 32) - 1  # the phases' spawn key is (dest, PHASE_KEY, 0): 3 long, a block's 2
-
-
-def block_phase(root: np.random.SeedSequence, dest: int, block: int) -> float:
-    """Where block ``block`` of destination ``dest`` sits in the measured window, in [0, 1).
-
-    A block draws one time ``t`` for its occupancy and pod-port odds, and on a window whose held
-    share still rings (:mod:`snatsim.mc.podports`) that time is most of a block's spread: with
-    64 blocks, asking 16 times the trials left the interval as wide. So the blocks of each
-    phase group (block mod :data:`PHASE_GROUPS`, inside one of the estimate's batch-means groups)
-    walk the Weyl sequence ``frac(s_g + j φ)`` (``j = block // PHASE_GROUPS``) from a uniform
-    start ``s_g`` of their own (randomized quasi-Monte Carlo): each group is an unbiased,
-    evenly spread sample of the window, groups are independent, so the spread between them
-    stays an honest interval, and a block's phase does not depend on chunking."""
-    return block_phases(root, dest, block, 1)[0]
-
-
-def block_phases(root: np.random.SeedSequence, dest: int, first: int, count: int
-                 ) -> list[float]:
-    """:func:`block_phase` of blocks ``first .. first + count - 1``: the groups' starts are
-    the first :data:`PHASE_GROUPS` uniforms of one generator per destination (spawn key
-    ``(dest, PHASE_KEY, 0)``), drawn once per call."""
-    starts = np.random.default_rng(np.random.SeedSequence(
-        root.entropy, spawn_key=(*root.spawn_key, dest, PHASE_KEY, 0))).random(PHASE_GROUPS)
-    return [float(starts[b % PHASE_GROUPS] + (b // PHASE_GROUPS) * WEYL_STEP) % 1.0
-            for b in range(first, first + count)]
 
 
 class _Drawn(NamedTuple):
@@ -223,7 +187,8 @@ class DestinationSampler:
     def block(self, rng: np.random.Generator, n: int = BLOCK_TRIALS,
               phase: float | None = None) -> NDArray[np.float64]:
         """Tally ``n`` trials drawn from ``rng`` (see the module docstring for the draw order)
-        at ``phase`` of the measured window (:func:`block_phase`; ``None``: drawn first)."""
+        at ``phase`` of the measured window (:func:`~snatsim.mc.blocks.block_phase`; ``None``:
+        drawn first)."""
         out: NDArray[np.float64] = self.blocks([rng], n, [phase])[0]
         return out
 
@@ -487,7 +452,7 @@ def run(steady: SteadyPlan, root: np.random.SeedSequence, trials: int, *,
 def _phased(blocks: Callable[..., NDArray[np.float64]], n: int, root: np.random.SeedSequence,
             dest: int, rngs: list[np.random.Generator], first: int) -> NDArray[np.float64]:
     """``blocks(rngs, n, phases)`` for blocks ``first, first + 1, ...`` of ``dest``, each at its
-    :func:`block_phase`."""
+    :func:`~snatsim.mc.blocks.block_phase`."""
     return blocks(rngs, n, block_phases(root, dest, first, len(rngs)))
 
 

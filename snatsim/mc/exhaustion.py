@@ -559,7 +559,8 @@ def run_tallies(steady: ExhaustionPlan, root: np.random.SeedSequence, trials: in
     """Tallies of about ``trials`` connections: whole chunks of replicas (at least one), chunk
     ``c`` from ``block_seed(root, 0, c)``; ``after`` is extended with the next chunks.
     ``Tallies.exhausted[s]`` holds stream ``s``'s tallies, one row per replica."""
-    from snatsim.mc.engine import Tallies, block_seed
+    from snatsim.mc.blocks import block_seed
+    from snatsim.mc.engine import Tallies
 
     width = chunk_replicas(steady)
     per = max(connections_per_replica(steady), 1.0)
