@@ -20,12 +20,12 @@ after the other in time order:
    The count falls at each GC pass (every ``gc_interval_s``, as ``snatsim.des`` does) by the
    entries expired by then.
 2. **Window** of a *tracked* destination (its occupancy at the end of the run above
-   :data:`TRACK_SHARE` of the window): every port's holder is kept with the time it stops being
-   live (ESTABLISHED → TIME_WAIT/CLOSE) and the time it expires. Port preservation (spec §4.2
-   step 3) keeps a free pod port; otherwise the era's search runs on that bitmap
-   (:func:`snatsim.mc.alloc.search_rounds`, :func:`~snatsim.mc.alloc.search_rover` with a rover
-   per replica, spec §4.4); on A3+ a closing holder is evictable with the ISN coin (1/2, spec
-   §5.3) drawn afresh per search. A search that gives up drops the SYN at confirm: *eviction*
+   :data:`~snatsim.mc.exhaustion_plan.TRACK_SHARE` of the window): every port's holder is kept
+   with the time it stops being live (ESTABLISHED → TIME_WAIT/CLOSE) and the time it expires. Port
+   preservation (spec §4.2 step 3) keeps a free pod port; otherwise the era's search runs on that
+   bitmap (:func:`snatsim.mc.alloc.search_rounds`, :func:`~snatsim.mc.alloc.search_rover` with a
+   rover per replica, spec §4.4); on A3+ a closing holder is evictable with the ISN coin (1/2,
+   spec §5.3) drawn afresh per search. A search that gives up drops the SYN at confirm: *eviction*
    when closing entries were in the window (A3+), else *exhaustion* (spec §16.1).
 3. A SYN that gets through holds its port and a table entry for RTT + the connection's requests
    (each one hold draw) + TIME_WAIT (``close = "fin"``) or CLOSE (``"rst"``) (spec §10). A dropped
@@ -39,12 +39,12 @@ lists every approximation.
 Tallies, per replica and stream (a (workload, destination) pair of the plan), count connections
 started in the measured window: SYNs sent, ``found``, kept pod ports, evictions, connections by
 SYNs lost, and drops of SYN ``k`` by cause (:data:`snatsim.mc.figures.DROP_KEYS`). Replicas run in
-chunks of a width fixed by the scenario (:func:`chunk_replicas`), chunk ``c`` drawing from
-``block_seed(root, 0, c)``: the same seed gives the same tallies whatever the progress chunking.
-Draw order per step: new connects per replica (``poisson``), their stream (``choice``) and
-times (``uniform``), then per stream the connections' lifetimes (hold ``sample``), the RTTs,
-then per SYN column and tracked destination: the pod-port draws (``integers``), ISN coins
-(``random``, replicas × window) and search offsets (``integers`` u16).
+chunks of a width fixed by the scenario (:func:`~snatsim.mc.exhaustion_plan.chunk_replicas`),
+chunk ``c`` drawing from ``block_seed(root, 0, c)``: the same seed gives the same tallies whatever
+the progress chunking. Draw order per step: new connects per replica (``poisson``), their stream
+(``choice``) and times (``uniform``), then per stream the connections' lifetimes (hold
+``sample``), the RTTs, then per SYN column and tracked destination: the pod-port draws
+(``integers``), ISN coins (``random``, replicas × window) and search offsets (``integers`` u16).
 """
 
 from __future__ import annotations
@@ -57,128 +57,23 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from snatsim.config import Scenario
-from snatsim.distributions import Distribution, as_distribution
-from snatsim.errors import ConfigError
 from snatsim.kernel.eras import NatEra
-from snatsim.kernel.tcp import SynSchedule
 from snatsim.mc.alloc import max_rounds, search_rounds, search_rover
 from snatsim.mc.dense import DENSE_MAX_PORTS, DenseResult, dense_rounds, dense_rover
+from snatsim.mc.exhaustion_plan import ExhaustionPlan, chunk_replicas
 from snatsim.mc.figures import DROP_KEYS
-from snatsim.mc.steady import DestinationPlan
 
 if TYPE_CHECKING:
     from snatsim.mc.engine import Tallies
 
-TRACK_SHARE = 0.5  # destinations holding more than this share of their window are tracked
-CHUNK_MAX = 64  # replicas vectorized together (fewer when the tracked windows are large)
-CHUNK_MIN = 16  # at least this many replicas per chunk: the estimate's batch-means groups
-STATE_BUDGET_BYTES = 64 << 20  # tracked-window state per chunk (two float64 per port)
-MAX_CONNECTS_PER_RUN = 50_000  # beyond, stepping through every SYN is slower than snatsim run
 UNASSURED_SLOTS = 8  # entries per replica tracked while they wait for their SYN-ACK
 _HEAD = ("connections", "syns", "found", "kept", "evicted", "early_drop", "through")
-
-
-@dataclass(frozen=True)
-class Stream:
-    """One (workload, destination) pair: new connects at ``rate_per_s`` (Poisson).
-
-    ``window`` is the index of its tracked window, -1 when it is not tracked (a window far from
-    full, or no SNAT); ``open_dest`` the destination of an untracked SNATed stream (its pod ports
-    are kept with the steady state's odds, :meth:`DestinationPlan.pod_port_held`).
-    """
-
-    workload: str
-    rate_per_s: float
-    window: int
-    open_dest: DestinationPlan | None
-    hold_s: Distribution
-    requests: int
-    closing_s: float
-    connect_timeout_s: float | None
-
-
-@dataclass(frozen=True)
-class ExhaustionPlan:
-    """What the simulation needs (see the module docstring)."""
-
-    streams: tuple[Stream, ...]
-    windows: tuple[DestinationPlan, ...]  # the tracked ones (their lo, size, pod ports)
-    table_max: int
-    gc_interval_s: float
-    rtt_s: Distribution
-    schedule: SynSchedule
-    nat_era: NatEra
-    random: bool  # A1 --random: a keyed-hash start per destination
-    random_fully: bool  # A1 --random-fully: a PRNG start per search
-    warmup_s: float
-    duration_s: float
-
-    @property
-    def sends(self) -> int:
-        """SYNs a connect sends at most (the first and its retransmits)."""
-        return len(self.schedule.send_times_s)
-
-    @property
-    def end_s(self) -> float:
-        """End of the simulated time: the last connect's give-up after ``duration_s``."""
-        return self.duration_s + self.schedule.give_up_s + 1.0
 
 
 def columns(sends: int) -> tuple[str, ...]:
     """Tally columns per stream (see the module docstring)."""
     return (*_HEAD, *(f"lost_{k}" for k in range(sends + 1)),
             *(f"syn{k}_{c}" for k in range(sends) for c in DROP_KEYS))
-
-
-def chunk_replicas(steady: ExhaustionPlan) -> int:
-    """Replicas per chunk: :data:`CHUNK_MAX`, fewer when large tracked windows would exceed
-    :data:`STATE_BUDGET_BYTES` (never fewer than :data:`CHUNK_MIN`)."""
-    ports = sum(w.size for w in steady.windows)
-    if ports == 0:
-        return CHUNK_MAX
-    return max(CHUNK_MIN, min(CHUNK_MAX, STATE_BUDGET_BYTES // (16 * ports)))
-
-
-def exhaustion_plan(scenario: Scenario,
-                    streams: list[tuple[str, float, int, DestinationPlan | None]],
-                    windows: list[DestinationPlan], schedule: SynSchedule) -> ExhaustionPlan:
-    """Build the plan from ``streams`` ``(workload name, rate, window index or -1, untracked
-    destination or None)``.
-
-    Refused (ConfigError naming the field): closed loops (their rate follows the latency),
-    aligned tickers and bursts (their clusters are sampled by the steady engine only), runs of
-    more than :data:`MAX_CONNECTS_PER_RUN` connects (the SimPy model is then faster).
-    """
-    by_name = {wl.name: (i, wl) for i, wl in enumerate(scenario.workload)}
-    for i, wl in enumerate(scenario.workload):
-        if wl.arrival == "closed-loop" or wl.arrival == "burst" or (
-                wl.arrival == "periodic" and wl.align_phase):
-            raise ConfigError(f"workload.{i}.arrival", f"{wl.arrival} arrivals towards a window "
-                              "or table that fills up: the Monte Carlo exhaustion simulation "
-                              "takes Poisson (or unaligned periodic) connects only; lower the "
-                              "load or use snatsim run")
-    connects = sum(stream[1] for stream in streams) * scenario.simulation.duration_s
-    if connects > MAX_CONNECTS_PER_RUN:
-        raise ConfigError("simulation.duration_s", f"a window or the table fills up, and the "
-                          f"Monte Carlo exhaustion simulation steps through each of the "
-                          f"~{connects:,.0f} connects of a run one SYN at a time (more than "
-                          f"{MAX_CONNECTS_PER_RUN:,}: slower than the SimPy model); shorten "
-                          "the run, lower the rate or use snatsim run")
-    ct = scenario.conntrack
-    out = []
-    for name, rate, window, open_dest in streams:
-        _, wl = by_name[name]
-        out.append(Stream(name, rate, window, open_dest, as_distribution(wl.hold_s),
-                          wl.requests_per_connection,
-                          ct.tcp_timeout_time_wait_s if wl.close == "fin"
-                          else ct.tcp_timeout_close_s, wl.connect_timeout_s))
-    nat = scenario.nat
-    profile = scenario.kernel.profile()
-    return ExhaustionPlan(tuple(out), tuple(windows), ct.max, ct.gc_interval_s,
-                          as_distribution(scenario.network.rtt_s), schedule, profile.nat_era,
-                          nat.random, nat.random_fully, scenario.simulation.warmup_s,
-                          scenario.simulation.duration_s)
 
 
 class _Pending:

@@ -46,7 +46,7 @@ from snatsim.mc.ports import pod_candidates
 from snatsim.mc.window import RaceOdds
 
 if TYPE_CHECKING:
-    from snatsim.mc.exhaustion import ExhaustionPlan
+    from snatsim.mc.exhaustion_plan import ExhaustionPlan
 
 MAX_OCCUPANCY = 0.9  # beyond this share of a window the exhaustion simulation answers (plan())
 MAX_TABLE_SHARE = 0.9  # likewise for nf_conntrack_max (table-full drops)
@@ -242,7 +242,7 @@ def plan(scenario: Scenario) -> SteadyPlan:
     bursts over several NAT addresses or without SNAT, UDP lookups in a run
     whose window or table fills up. A mean occupancy above :data:`MAX_OCCUPANCY` of a window or above
     :data:`MAX_TABLE_SHARE` of ``conntrack.max`` breaks the steady state (drops feed back into the
-    load): the plan then carries an :class:`~snatsim.mc.exhaustion.ExhaustionPlan` and the
+    load): the plan then carries an :class:`~snatsim.mc.exhaustion_plan.ExhaustionPlan` and the
     estimate simulates the occupancy instead (:mod:`snatsim.mc.exhaustion`).
     """
     profile = scenario.kernel.profile()
@@ -435,8 +435,8 @@ def _exhaustion(scenario: Scenario, dests: tuple[DestinationPlan, ...],
                 wl_index: dict[str, tuple[tuple[int, float], ...]], rates: dict[str, float],
                 schedule: SynSchedule) -> ExhaustionPlan:
     """The exhaustion simulation's plan: one stream per (workload, destination) in
-    ``wl_index`` order; windows above :data:`~snatsim.mc.exhaustion.TRACK_SHARE` tracked."""
-    from snatsim.mc.exhaustion import TRACK_SHARE, exhaustion_plan
+    ``wl_index`` order; windows above :data:`~snatsim.mc.exhaustion_plan.TRACK_SHARE` tracked."""
+    from snatsim.mc.exhaustion_plan import TRACK_SHARE, exhaustion_plan
 
     t_end = scenario.simulation.duration_s
     tracked = [k for k, d in enumerate(dests) if float(d.held(t_end)) > TRACK_SHARE * d.size]
