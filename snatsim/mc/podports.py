@@ -88,13 +88,15 @@ def held_curve(rates_per_s: Sequence[float], lives_s: Sequence[float], pods: Seq
     # cumulative shares of the flows kept (ck), searched onto a candidate (cs) or onto an
     # interleaved odd port (cd), per unit rate; Python lists: the loop reads them one float at
     # a time, ~4x cheaper than numpy scalars (same arithmetic, same values)
-    times = t.tolist()
     h, ck, cs = [0.0] * (steps + 1), [0.0] * (steps + 1), [0.0] * (steps + 1)
     cd = [0.0] * (steps + 1)
     # what does not depend on h: the entries held at t_i (Little's law from the empty start)
     # and those created within a step (young); the rest are the flows still alive from earlier
     # steps, r x (cum[i - 1] - cum(i - back)), cum read linearly between its points
-    held_at = [sum(r * min(ti, life) for r, life, _ in flows) for ti in times]
+    held_arr = np.zeros(steps + 1)
+    for r, life, _ in flows:
+        held_arr += r * np.minimum(t, life)
+    held_at = held_arr.tolist()
     young = sum(r * min(dt, life) for r, life, _ in flows)
     old = [(r, back) for r, _, back in flows if back > 1.0]
     rate_old = sum(r for r, _ in old)
