@@ -275,9 +275,13 @@ def test_the_search_table_never_changes_a_tally(version: str, monkeypatch: pytes
     run[0, 1000:1300] = True
 
     def crafted(self: engine.DestinationSampler, rng: np.random.Generator,
-                phase: float | None = None) -> tuple[float, np.ndarray]:
+                phase: float | None = None, row: np.ndarray | None = None
+                ) -> tuple[float, np.ndarray]:
         rng.uniform()
-        return 0.01, run  # before the first entry closes: nothing is evictable
+        if row is None:
+            return 0.01, run  # before the first entry closes: nothing is evictable
+        row[:] = run[0]  # the stacked blocks' rows are drawn in place
+        return 0.01, row[None, :]
 
     monkeypatch.setattr(engine.DestinationSampler, "_occupancy", crafted)
     sampler = engine.DestinationSampler(steady, 0)

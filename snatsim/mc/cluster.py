@@ -173,8 +173,9 @@ class ClusterSampler:
         """
         p, c = self.plan, self.cluster
         k, b = c.tickers, len(rngs)
-        draws = [self._draw_tick(rng, n) for rng in rngs]
-        busy = [np.vstack([x[1][g] for x in draws]) for g in range(len(self.dests))]
+        # each block draws its occupancy rows in place: busy[g][i] is block i's of destination g
+        busy = [np.zeros((b, dest.size), dtype=bool) for dest in self.dests]
+        draws = [self._draw_tick(rng, n, [rows[i] for rows in busy]) for i, rng in enumerate(rngs)]
         held_p = np.repeat(np.array([x[0] for x in draws]), n, axis=0)  # (b n, dests)
         u_held, pod_slot, jitter, cpu, choice = (
             np.concatenate([x[j] for x in draws]) for j in range(2, 7))
@@ -245,18 +246,19 @@ class ClusterSampler:
         return np.column_stack([np.full(b, n), np.full(b, n * k), kept, found, hist]
                                ).astype(float)
 
-    def _draw_tick(self, rng: np.random.Generator, n: int) -> tuple[
-            NDArray[np.float64], list[NDArray[np.bool_]], NDArray[np.float64],
-            NDArray[np.int64], NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]]:
+    def _draw_tick(self, rng: np.random.Generator, n: int, rows: list[NDArray[np.bool_]]
+                   ) -> tuple[NDArray[np.float64], list[NDArray[np.bool_]], NDArray[np.float64],
+                              NDArray[np.int64], NDArray[np.float64], NDArray[np.int64],
+                              NDArray[np.int64]]:
         """A block's draws before its first round: the pod-port-held odds per destination, each
-        destination's occupancy row, the held uniforms, pod ports, jitter, CPUs (client
-        steering; round 0 redraws them otherwise) and destinations, shape (n, tickers)."""
+        destination's occupancy row (into ``rows``), the held uniforms, pod ports, jitter, CPUs
+        (client steering; round 0 redraws them otherwise) and destinations, shape (n, tickers)."""
         d, p, c = self.dest, self.plan, self.cluster
         k = c.tickers
         t_s = rng.uniform(p.warmup_s, p.duration_s)
         busy = []
-        for dest in self.dests:  # each destination's own occupancy at t
-            busy.append(busy_row(rng, dest.size, int(rng.poisson(float(dest.held(t_s))))))
+        for dest, row in zip(self.dests, rows, strict=True):  # each destination's own at t
+            busy.append(busy_row(rng, dest.size, int(rng.poisson(float(dest.held(t_s)))), row))
         held_p = np.array([float(x.pod_port_held(t_s)) if x.preserve else 1.0
                            for x in self.dests])
         u_held = rng.random((n, k))

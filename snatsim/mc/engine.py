@@ -206,8 +206,9 @@ class DestinationSampler:
             return np.vstack([self.blocks([rng], n, [ph]) for rng, ph in
                               zip(rngs, phases, strict=True)])
         d, b = self.dest, len(rngs)
-        drawn = [self._draw_block(rng, n, ph) for rng, ph in zip(rngs, phases, strict=True)]
-        busy = np.vstack([x.busy for x in drawn])
+        busy = np.zeros((b, d.size), dtype=bool)  # each block draws its row in place
+        drawn = [self._draw_block(rng, n, ph, busy[i])
+                 for i, (rng, ph) in enumerate(zip(rngs, phases, strict=True))]
         evictable = None
         if self.evicting:
             evictable = np.vstack([x.evictable for x in drawn if x.evictable is not None])
@@ -247,12 +248,13 @@ class DestinationSampler:
         return np.column_stack([np.full(b, n), race, lost, lost * closing, found, kept,
                                 evicted.sum(axis=1)]).astype(float)
 
-    def _draw_block(self, rng: np.random.Generator, n: int, phase: float | None) -> _Drawn:
+    def _draw_block(self, rng: np.random.Generator, n: int, phase: float | None,
+                    row: NDArray[np.bool_] | None = None) -> _Drawn:
         """One block's draws, in order: ``t`` (unless its ``phase`` is given) and the occupancy
-        row, the A3+ evictable ports, (the pod-port-held odds, not drawn), the leaders' CPUs,
-        then their ports' draws (:meth:`_draw_ports`)."""
+        row (into ``row`` when given), the A3+ evictable ports, (the pod-port-held odds, not
+        drawn), the leaders' CPUs, then their ports' draws (:meth:`_draw_ports`)."""
         d, p = self.dest, self.plan
-        t_s, busy = self._occupancy(rng, phase)
+        t_s, busy = self._occupancy(rng, phase, row)
         evictable = None
         if self.evicting:
             coin = rng.random(d.size) < 0.5 * float(d.closing_share(t_s))
@@ -300,15 +302,15 @@ class DestinationSampler:
                 out[i] += np.asarray(held_p)[i] * self._law[slot[i]]
         return out
 
-    def _occupancy(self, rng: np.random.Generator, phase: float | None = None
-                   ) -> tuple[float, NDArray[np.bool_]]:
+    def _occupancy(self, rng: np.random.Generator, phase: float | None = None,
+                   row: NDArray[np.bool_] | None = None) -> tuple[float, NDArray[np.bool_]]:
         """A block's time ``t`` (at ``phase`` of the measured window, or uniform in it) and its
         confirmed occupancy: ``Poisson(H(t))`` busy window ports, uniformly placed (row of shape
         (1, size))."""
         d, p = self.dest, self.plan
         t_s = (p.warmup_s + phase * (p.duration_s - p.warmup_s) if phase is not None
                else rng.uniform(p.warmup_s, p.duration_s))
-        return t_s, busy_row(rng, d.size, int(rng.poisson(float(d.held(t_s)))))
+        return t_s, busy_row(rng, d.size, int(rng.poisson(float(d.held(t_s)))), row)
 
     def _draw_ports(self, rng: np.random.Generator, held_p: float | NDArray[np.float64],
                     shape: tuple[int, ...]

@@ -21,8 +21,10 @@ def pod_candidates(dest: DestinationPlan) -> NDArray[np.bool_]:
     return out
 
 
-def busy_row(rng: np.random.Generator, size: int, count: int) -> NDArray[np.bool_]:
-    """A (1, ``size``) row with ``count`` busy slots, every set of ``count`` slots as likely.
+def busy_row(rng: np.random.Generator, size: int, count: int,
+             out: NDArray[np.bool_] | None = None) -> NDArray[np.bool_]:
+    """A (1, ``size``) row with ``count`` busy slots, every set of ``count`` slots as likely
+    (written into ``out``, a row of ``size`` False, when given: a view of it is returned).
 
     Uniform slots are drawn (``integers``, u16 on windows of up to 65,536 ports) until ``count``
     distinct ones came up, in rounds of as many draws as slots still missing, so the last
@@ -33,7 +35,7 @@ def busy_row(rng: np.random.Generator, size: int, count: int) -> NDArray[np.bool
     count = min(max(count, 0), size)
     free = count > size // 2
     pick = size - count if free else count
-    row = np.zeros((1, size), dtype=bool)
+    row = np.zeros((1, size), dtype=bool) if out is None else out[None, :]
     flat = row[0]
     dtype = np.uint16 if size <= 1 << 16 else np.int64
     missing = pick
