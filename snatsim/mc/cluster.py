@@ -215,28 +215,35 @@ class ClusterSampler:
                 found += (counted * (searched & here).reshape(b, n * k)).sum(axis=1)
                 slots.append(slot.reshape(b * n, k))
                 gave_ups.append(gave_up.reshape(b * n, k))
-            # who loses: on the active flows only, moved to the front of their rows in flow order
-            # (a retransmit round has a few per tick; the others take no part in any race)
-            ticks = np.flatnonzero(active.any(axis=1))
-            cols = None if active.all() else np.argsort(~active[ticks], axis=1, kind="stable")[
-                :, :int(active.sum(axis=1).max())]
-            sub = partial(_compact, ticks=ticks, cols=cols)
-            act, srch = sub(active), sub(searched)
-            nat, conf = cpu_fifo(sub(jitter) + send_s, sub(delta.reshape(b * n, k)), sub(cpu), act,
-                                 p.cpus)
-            lose: NDArray[np.bool_] = np.zeros(act.shape, dtype=bool)
-            for g in range(len(self.dests)):
-                here = act & (sub(choice) == g) if many else act
-                if self.rover:
-                    lose |= rover_losers(nat, conf, here & srch)
-                    lose |= slot_losers(nat, conf, sub(pod_slot), here & ~srch)
+            drop = np.zeros((b * n, k), dtype=bool)
+            if not self.rover:  # a search that gave up loses its SYN, alone or not
+                for g in range(len(self.dests)):
+                    here = active & (choice == g) if many else active
+                    drop |= here & searched & gave_ups[g]
+            # who races: the ticks with two active flows or more (a retransmit round has a few
+            # per tick), their active flows moved to the front of their rows in flow order
+            per_tick = active.sum(axis=1)
+            ticks = np.flatnonzero(per_tick >= 2)
+            if ticks.size:
+                cols = None if active.all() else np.argsort(~active[ticks], axis=1, kind="stable")[
+                    :, :int(per_tick.max())]
+                sub = partial(_compact, ticks=ticks, cols=cols)
+                act, srch = sub(active), sub(searched)
+                nat, conf = cpu_fifo(sub(jitter) + send_s, sub(delta.reshape(b * n, k)), sub(cpu),
+                                     act, p.cpus)
+                lose: NDArray[np.bool_] = np.zeros(act.shape, dtype=bool)
+                for g in range(len(self.dests)):
+                    here = act & (sub(choice) == g) if many else act
+                    if self.rover:
+                        lose |= rover_losers(nat, conf, here & srch)
+                        lose |= slot_losers(nat, conf, sub(pod_slot), here & ~srch)
+                    else:
+                        lose |= slot_losers(nat, conf,
+                                            np.where(srch, sub(slots[g]), sub(pod_slot)), here)
+                if cols is None:
+                    drop |= lose
                 else:
-                    lose |= slot_losers(nat, conf, np.where(srch, sub(slots[g]), sub(pod_slot)),
-                                        here) | (here & srch & sub(gave_ups[g]))
-            drop: NDArray[np.bool_] = lose
-            if cols is not None:
-                drop = np.zeros((b * n, k), dtype=bool)
-                drop[ticks[:, None], cols] = lose
+                    drop[ticks[:, None], cols] |= lose
             lost += drop
             active = drop
         sends = len(self.sends)
