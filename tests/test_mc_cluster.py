@@ -135,3 +135,28 @@ def test_stacked_blocks_equal_each_block_alone(overrides: list[str], losers: boo
     assert np.array_equal(stacked, alone)
     later = stacked[:, 6:].sum(axis=1)  # connections that lost two SYNs or more
     assert not losers or ((later == 0).any() and (later > 0).any())  # rounds differ
+
+
+@pytest.mark.parametrize(("version", "random_fully", "tickers", "lost"), [
+    ("5.4", True, 1, True),  # alone on its tick, every round: a search that gives up still loses
+    ("5.4", True, 3, True),  # three to a tick, then fewer as they lose
+    ("4.14", True, 1, True),  # A1 --random-fully: each flow's own search, as on A2+
+    ("4.14", False, 1, False),  # the A1 rover drops on races only (its windows are far from full)
+])
+def test_a_search_that_gives_up_drops_the_syn_however_many_share_the_tick(
+        version: str, random_fully: bool, tickers: int, lost: bool,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every occupancy row full: each search gives up, so off the A1 rover every SYN of every
+    connection is dropped, the lone retransmit of the last rounds included (rounds race only
+    the ticks with two flows or more)."""
+    scenario = snatsim.load_scenario("configs/legacy-rover.toml", [
+        f"kernel.version={version}", f"nat.random_fully={str(random_fully).lower()}",
+        f"workload.0.pods={tickers}", "workload.1.rate_per_s=0.001"])
+    steady = plan(scenario)
+    monkeypatch.setattr("snatsim.mc.cluster.busy_row",
+                        lambda rng, size, count, out: np.logical_not(out, out=out)[None, :])
+    sampler = ClusterSampler(steady, steady.clusters[0], steady.steering)
+    row = sampler.blocks([np.random.default_rng(s) for s in range(3)], 4)
+    sends = len(steady.schedule.send_times_s)
+    all_lost = row[:, 4 + sends]  # connections that lost every SYN
+    assert np.array_equal(all_lost == row[:, 1], np.full(3, lost))
