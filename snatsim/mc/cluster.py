@@ -178,7 +178,7 @@ class ClusterSampler:
         draws = [self._draw_tick(rng, n, [rows[i] for rows in busy]) for i, rng in enumerate(rngs)]
         held_p = np.repeat(np.array([x[0] for x in draws]), n, axis=0)  # (b n, dests)
         u_held, pod_slot, jitter, cpu, choice = (
-            np.concatenate([x[j] for x in draws]) for j in range(2, 7))
+            np.concatenate([x[j] for x in draws]) for j in range(1, 6))
         many = len(self.dests) > 1
         searched = u_held < np.take_along_axis(held_p, choice.reshape(b * n, k), axis=1)
         active = np.ones((b * n, k), dtype=bool)
@@ -254,18 +254,17 @@ class ClusterSampler:
                                ).astype(float)
 
     def _draw_tick(self, rng: np.random.Generator, n: int, rows: list[NDArray[np.bool_]]
-                   ) -> tuple[NDArray[np.float64], list[NDArray[np.bool_]], NDArray[np.float64],
-                              NDArray[np.int64], NDArray[np.float64], NDArray[np.int64],
-                              NDArray[np.int64]]:
-        """A block's draws before its first round: the pod-port-held odds per destination, each
-        destination's occupancy row (into ``rows``), the held uniforms, pod ports, jitter, CPUs
-        (client steering; round 0 redraws them otherwise) and destinations, shape (n, tickers)."""
+                   ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64],
+                              NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]]:
+        """A block's draws before its first round: each destination's occupancy row (drawn into
+        ``rows``); returned, the pod-port-held odds per destination, the held uniforms, pod
+        ports, jitter, CPUs (client steering; round 0 redraws them otherwise) and destinations,
+        shape (n, tickers)."""
         d, p, c = self.dest, self.plan, self.cluster
         k = c.tickers
         t_s = rng.uniform(p.warmup_s, p.duration_s)
-        busy = []
         for dest, row in zip(self.dests, rows, strict=True):  # each destination's own at t
-            busy.append(busy_row(rng, dest.size, int(rng.poisson(float(dest.held(t_s)))), row))
+            busy_row(rng, dest.size, int(rng.poisson(float(dest.held(t_s)))), row)
         held_p = np.array([float(x.pod_port_held(t_s)) if x.preserve else 1.0
                            for x in self.dests])
         u_held = rng.random((n, k))
@@ -278,4 +277,4 @@ class ClusterSampler:
             cpu = patterns[rng.integers(0, len(patterns), size=n)]
         choice = (rng.choice(len(self.dests), size=(n, k), p=self.dest_p) if len(self.dests) > 1
                   else np.zeros((n, k), dtype=np.int64))
-        return held_p, busy, u_held, pod_slot, jitter, cpu, choice
+        return held_p, u_held, pod_slot, jitter, cpu, choice
