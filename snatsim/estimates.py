@@ -124,9 +124,66 @@ def estimate(scenario: Scenario | str | Path, *, rng: SeedLike = None, trials: i
         prov = result.provenance
         if result.rel_error_reached() or tallies.trials >= cap:
             return result
-        more = math.ceil(tallies.trials * (result.growth_wanted() - 1.0))
+        more, split = _next_round(steady, tallies, result.growth_wanted())
         tallies = run(steady, root, min(more, cap - tallies.trials), after=tallies,
-                      progress=_bind(progress, cap, tallies.trials))
+                      progress=_bind(progress, cap, tallies.trials), split=split)
+
+
+def _next_round(steady: SteadyPlan, tallies: Tallies, growth: float
+                ) -> tuple[int, list[float] | None]:
+    """The next ``rel_error`` round's trials and their split over the streams.
+
+    The ``>= 1 s`` fraction's variance is the sum of the streams' (independent) shares of it,
+    each the spread of the fraction over the stream's own groups with every other stream whole.
+    To cut it ``growth``-fold for the fewest new trials, stream ``s`` grows to ``λ sqrt(v_s
+    n_s)`` trials (Neyman's allocation; never fewer than it has), ``λ`` set by the target; at
+    most :data:`MAX_GROWTH` times the trials in all. One stream, the exhaustion simulation's
+    replicas, or no spread yet: every stream grows by ``growth`` (split by rate, ``None``)."""
+    streams = (*tallies.sums, *tallies.clusters)
+    flat = math.ceil(tallies.trials * (growth - 1.0))
+    if len(streams) < 2 or tallies.exhausted:
+        return flat, None
+    var = np.array([_stream_variance(steady, tallies, i) for i in range(len(streams))])
+    n = np.array([float(s[:, 0].sum()) for s in tallies.sums]
+                 + [float(c[:, 1].sum()) for c in tallies.clusters])
+    if not var.sum() > 0:
+        return flat, None
+    wanted = var.sum() / growth
+    grown = n.copy()
+    free = var > 0
+    while free.any():  # streams whose Neyman share is below what they have stay as they are
+        budget = wanted - var[~free].sum()
+        if budget <= 0:
+            return flat, None
+        target = np.sqrt(var[free] * n[free]).sum() / budget * np.sqrt(var * n)
+        if (target[free] >= n[free]).all():
+            grown[free] = target[free]
+            break
+        free &= target >= n
+    extra = grown - n
+    if extra.sum() < 1:
+        return flat, None
+    more = min(float(extra.sum()), tallies.trials * (MAX_GROWTH - 1.0))
+    return math.ceil(more), (extra / extra.sum()).tolist()
+
+
+def _stream_variance(steady: SteadyPlan, tallies: Tallies, index: int) -> float:
+    """Stream ``index``'s share of the ``>= 1 s`` fraction's variance: the spread of the
+    fraction over the stream's groups of blocks (as :func:`_intervals` makes them), the other
+    streams whole, over the number of groups."""
+    streams = [*tallies.sums, *tallies.clusters]
+    own = streams[index]
+    groups = 1 << (min(GROUPS, len(own)).bit_length() - 1)
+    if groups < 2:
+        return 0.0
+    values = []
+    for g in range(groups):
+        parts = streams.copy()
+        parts[index] = own[g::groups]
+        f = _figures(steady, Tallies(tuple(parts[:len(tallies.sums)]), 0,
+                                     tuple(parts[len(tallies.sums):])), key_only=True)
+        values.append(float(f["delayed"]["ge_1s"]))
+    return float(np.var(values, ddof=1)) / groups
 
 
 def _bind(progress: Callable[[int, int], None] | None, planned: int,

@@ -181,6 +181,28 @@ def test_rel_error_sampling_grows_by_what_the_interval_asks_for() -> None:
     assert nothing.growth_wanted() == 2.0
 
 
+def test_later_rel_error_rounds_sample_the_streams_the_variance_is_in() -> None:
+    """legacy-rover's >= 1 s fraction is nearly all the aligned tickers' (the two Poisson
+    destinations' race terms are integrated, ~2e-6 a flow): after the first round only the
+    tickers' stream grows, and the variance the next round aims at is what the interval asked
+    for (Neyman's allocation: sum of v_s n_s / n'_s = V / growth)."""
+    from snatsim.estimates import _next_round, _stream_variance
+
+    scenario = snatsim.load_scenario("configs/legacy-rover.toml")
+    result = snatsim.estimate(scenario, rng=7, rel_error=0.1)
+    first = snatsim.estimate(scenario, rng=7, trials=1 << 15)
+    assert [len(s) for s in result.tallies.sums] == [len(s) for s in first.tallies.sums]
+    assert len(result.tallies.clusters[0]) > len(first.tallies.clusters[0])
+    assert result.summary()["rel_error"]["stopped_by"] == "target"
+    steady, tallies = first.steady, first.tallies
+    var = np.array([_stream_variance(steady, tallies, i) for i in range(3)])
+    n = np.array([*(s[:, 0].sum() for s in tallies.sums), tallies.clusters[0][:, 1].sum()])
+    more, split = _next_round(steady, tallies, 3.0)
+    assert split is not None and split[0] == split[1] == 0.0 and split[2] == 1.0
+    grown = n + more * np.array(split)
+    assert (var * n / grown).sum() == pytest.approx(var.sum() / 3.0, rel=1e-3)
+
+
 @pytest.mark.parametrize(("kwargs", "field"), [
     ({"trials": 0}, "trials"), ({"trials": 2.5}, "trials"), ({"rel_error": 2}, "rel_error"),
     ({"rel_error": 0}, "rel_error"),

@@ -382,7 +382,8 @@ def block_trials(flows: float, base: int = BLOCK_TRIALS, smallest: int | None = 
 
 def run(steady: SteadyPlan, root: np.random.SeedSequence, trials: int, *,
         after: Tallies | None = None, chunk_trials: int = 1 << 16,
-        progress: Callable[[int], None] | None = None) -> Tallies:
+        progress: Callable[[int], None] | None = None,
+        split: Sequence[float] | None = None) -> Tallies:
     """Sample about ``trials`` new flows, split over the streams by rate, in whole blocks.
 
     The streams are the destinations (steady trials, :class:`DestinationSampler`) and the aligned
@@ -392,7 +393,9 @@ def run(steady: SteadyPlan, root: np.random.SeedSequence, trials: int, *,
     :func:`block_trials` trials (a cluster's: ticks, from :data:`~snatsim.mc.cluster.CLUSTER_BLOCK`
     down to :data:`~snatsim.mc.cluster.SMALLEST_CLUSTER_BLOCK`) of its share of this call's
     ``trials`` (the same seed and trials give the same blocks; a longer call samples larger
-    ones, a short one smaller ones). ``chunk_trials`` only sets how many flows are sampled
+    ones, a short one smaller ones). ``split``: each stream's share of ``trials`` instead of its
+    share of the rate (``rel_error`` rounds give the streams the variance is in; a later call
+    adds no block to a stream whose share is 0). ``chunk_trials`` only sets how many flows are sampled
     between progress calls (memory is one group of blocks at a time); the tallies
     do not depend on it. ``progress(flows_done)`` is called after each chunk.
     """
@@ -409,29 +412,33 @@ def run(steady: SteadyPlan, root: np.random.SeedSequence, trials: int, *,
     rates = [d.rate_per_s for d in dests] + [c.tickers / c.period_s for c in clusters]
     total = sum(rates)
     before = () if after is None else (*after.sums, *after.clusters)
+    if split is None:
+        shares = [r / total for r in rates] if total > 0 else [1.0 / len(rates)] * len(rates)
+    else:
+        shares = list(split)
     samplers: list[tuple[Callable[..., NDArray[np.float64]], int]] = []
     for k in range(len(dests)):
         if dests[k].udp:  # UDP keeps blocks of BLOCK_TRIALS, each drawing its own time
             samplers.append((partial(_one_by_one, UdpSampler(steady, k).block, BLOCK_TRIALS),
                              BLOCK_TRIALS))
             continue
-        n = block_trials(trials * rates[k] / total if total > 0 else trials / len(rates))
+        n = block_trials(trials * shares[k])
         n = max(n, int(before[k][-1, 0])) if before else n  # a later call: no smaller blocks
         samplers.append((partial(_phased, DestinationSampler(steady, k).blocks, n, root, k), n))
     for j, c in enumerate(clusters):
         cs = ClusterSampler(steady, c, steady.steering)
-        ticks = block_trials(trials * rates[len(dests) + j] / total / c.tickers if total > 0
-                             else 0, CLUSTER_BLOCK, SMALLEST_CLUSTER_BLOCK, CLUSTER_BLOCK)
+        ticks = block_trials(trials * shares[len(dests) + j] / c.tickers if total > 0 else 0,
+                             CLUSTER_BLOCK, SMALLEST_CLUSTER_BLOCK, CLUSTER_BLOCK)
         ticks = max(ticks, int(before[len(dests) + j][-1, 0])) if before else ticks
         samplers.append((partial(_unphased, cs.blocks, ticks), ticks * c.tickers))
     left = chunk_trials  # flows left before the next progress call
     done, allocations, out = 0, 0 if after is None else after.allocations, []
 
     for i, (blocks, flows) in enumerate(samplers):
-        share = rates[i] / total if total > 0 else 1.0 / len(samplers)
         first = len(before[i]) if before else 0
         rows = [before[i]] if before else []
-        wanted = max(1, round(trials * share / flows), MIN_BLOCKS - first)
+        wanted = max(1 if shares[i] > 0 else 0, round(trials * shares[i] / flows),
+                     MIN_BLOCKS - first)
         b = first
         while b < first + wanted:  # groups of blocks up to the next progress call
             group = min(first + wanted - b, max(1, -(-left // flows)), GROUP_BLOCKS)
