@@ -144,8 +144,7 @@ def _next_round(steady: SteadyPlan, tallies: Tallies, growth: float
     if len(streams) < 2 or tallies.exhausted:
         return flat, None
     var = np.array([_stream_variance(steady, tallies, i) for i in range(len(streams))])
-    n = np.array([float(s[:, 0].sum()) for s in tallies.sums]
-                 + [float(c[:, 1].sum()) for c in tallies.clusters])
+    n = np.array(tallies.stream_trials())
     if not var.sum() > 0:
         return flat, None
     wanted = var.sum() / growth
@@ -173,7 +172,7 @@ def _stream_variance(steady: SteadyPlan, tallies: Tallies, index: int) -> float:
     streams whole, over the number of groups."""
     streams = [*tallies.sums, *tallies.clusters]
     own = streams[index]
-    groups = 1 << (min(GROUPS, len(own)).bit_length() - 1)
+    groups = _groups(len(own))
     if groups < 2:
         return 0.0
     values = []
@@ -380,8 +379,8 @@ def _intervals(steady: SteadyPlan, tallies: Tallies, whole: dict[str, Any]
     figures over interleaved groups of blocks: GROUPS, or the largest power of two that every
     stream fills (8 at the floor of :data:`~snatsim.mc.engine.MIN_BLOCKS`; a divisor of 16 keeps
     each Weyl walk of phases in one group, :func:`~snatsim.mc.blocks.block_phase`)."""
-    fewest = min(len(s) for s in (*tallies.sums, *tallies.clusters, *tallies.exhausted))
-    groups = 1 << (min(GROUPS, fewest).bit_length() - 1) if fewest else 0
+    groups = _groups(min(len(s) for s in (*tallies.sums, *tallies.clusters,
+                                          *tallies.exhausted)))
     if groups < 2:
         return {k: [v, math.inf] for k, v in _key_figures(whole).items()}
     per_group = [_key_figures(_figures(steady, Tallies(
@@ -396,6 +395,12 @@ def _intervals(steady: SteadyPlan, tallies: Tallies, whole: dict[str, Any]
         half = q * float(spread.std(ddof=1)) / math.sqrt(groups)
         out[name] = [max(0.0, est - half), est + max(half, floor if est == 0 else 0.0)]
     return out
+
+
+def _groups(blocks: int) -> int:
+    """Batch-means groups of ``blocks`` blocks: GROUPS, or the largest power of two under it
+    that they fill (a divisor of 16 keeps each Weyl walk of phases in one group); 0 for none."""
+    return 1 << (min(GROUPS, blocks).bit_length() - 1) if blocks else 0
 
 
 def _key_figures(f: dict[str, Any]) -> dict[str, float]:

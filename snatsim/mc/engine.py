@@ -111,9 +111,12 @@ class Tallies:
     def trials(self) -> int:
         """New flows sampled: steady trials, every ticker of every tick, every connection of
         the exhaustion simulation's replicas (:mod:`snatsim.mc.exhaustion`)."""
-        return int(sum(s[:, 0].sum() for s in self.sums)
-                   + sum(c[:, 1].sum() for c in self.clusters)
-                   + sum(e[:, 0].sum() for e in self.exhausted))
+        return int(sum(self.stream_trials()) + sum(e[:, 0].sum() for e in self.exhausted))
+
+    def stream_trials(self) -> list[float]:
+        """New flows sampled per steady stream: the destinations', then the clusters'."""
+        return ([float(s[:, 0].sum()) for s in self.sums]
+                + [float(c[:, 1].sum()) for c in self.clusters])
 
 
 def nat_to_confirm_s(dist: Distribution, rng: np.random.Generator, size: int
